@@ -1,0 +1,42 @@
+# `make course` runs every notebook headlessly against the local service; `make test` checks it all.
+# Both create the virtual environment in .venv on first use (Python 3.10+ needed).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+READY := $(VENV)/.ready
+
+.PHONY: course test lint notebooks exercises bench service-start service-stop clean
+
+$(READY): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --editable .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $@
+
+course: $(READY)  ## execute every Tutorial and Solutions notebook into build/ (executed .ipynb + HTML)
+	$(PY) -m helpers.course
+
+test: $(READY)  ## lint and the whole test suite
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+notebooks: $(READY)  ## re-run the notebooks and store their outputs in place (before committing)
+	$(PY) -m helpers.course --in-place
+
+exercises: $(READY)  ## regenerate Mini-Projects/ from Solutions/
+	$(PY) -m helpers.exercises
+
+bench: $(READY)  ## the benchmarks in bench/ (not part of `make test`)
+	for script in bench/bench_*.py; do $(PY) $$script || exit 1; done
+
+service-start: $(READY)
+	$(PY) -m helpers.local start
+
+service-stop: $(READY)
+	$(PY) -m helpers.local stop
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

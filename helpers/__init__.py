@@ -1,0 +1,15 @@
+"""Shared code for the course's notebooks: data sets, ``connect()`` and the local service."""
+
+import logging
+import os
+
+# The course pins SageMaker Python SDK v2 on purpose; its v3 notice would only distract here.
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+
+
+def connect(mode: str | None = None):
+    """Return ``(sagemaker.Session, role)`` for AWS or the local service; see ``helpers.connection``."""
+    from .connection import connect as _connect
+
+    return _connect(mode)

@@ -1,0 +1,51 @@
+"""``python -m helpers.local serve|start|stop|status|env`` — run and manage the local service."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from . import control
+from .config import client_environment, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.local",
+        description="A local, offline SageMaker-compatible service (with S3, IAM, STS and CloudWatch Logs).",
+    )
+    parser.add_argument("command", choices=["serve", "start", "stop", "status", "env"])
+    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (env SAGEMAKER_LOCAL_PORT, default 8773)")
+    parser.add_argument("--state-dir", help="where resources are kept (env SAGEMAKER_LOCAL_STATE_DIR)")
+    args = parser.parse_args(argv)
+    config = load_config(args.port, args.state_dir)
+
+    if args.command == "serve":
+        from .server import serve
+
+        serve(config)
+    elif args.command == "start":
+        try:
+            info = control.start(config)
+        except control.ServiceStartError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"SageMaker local service running on {config.url} (pid {info['pid']}, state in {info['stateDir']})")
+    elif args.command == "stop":
+        stopped = control.stop(config)
+        print("stopped" if stopped else f"not running on {config.url}")
+    elif args.command == "status":
+        info = control.health(config)
+        if not info:
+            print(f"not running on {config.url}")
+            return 3
+        print(f"running on {config.url} (pid {info['pid']}, state in {info['stateDir']}, region {info['region']})")
+    elif args.command == "env":
+        for key, value in client_environment(config).items():
+            print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

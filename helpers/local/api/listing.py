@@ -1,0 +1,66 @@
+"""The List* operations' shared behaviour: filters, sorting and NextToken pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ValidationException
+
+
+def list_page(
+    docs: list[dict[str, Any]],
+    params: dict[str, Any],
+    *,
+    name_key: str,
+    status_key: str | None,
+    summary: Callable[[dict[str, Any]], dict[str, Any]],
+    result_key: str,
+    default_sort: str = "CreationTime",
+) -> dict[str, Any]:
+    """Filter by NameContains/StatusEquals/creation and modification times, sort, then paginate."""
+    name_contains = params.get("NameContains")
+    if name_contains:
+        docs = [d for d in docs if name_contains.lower() in d[name_key].lower()]
+    status = params.get("StatusEquals")
+    if status and status_key:
+        docs = [d for d in docs if d.get(status_key) == status]
+    for field, key, keep in (
+        ("CreationTimeAfter", "CreationTime", lambda v, t: v > t),
+        ("CreationTimeBefore", "CreationTime", lambda v, t: v < t),
+        ("LastModifiedTimeAfter", "LastModifiedTime", lambda v, t: v > t),
+        ("LastModifiedTimeBefore", "LastModifiedTime", lambda v, t: v < t),
+    ):
+        if field in params:
+            bound = _epoch(params[field])
+            docs = [d for d in docs if key in d and keep(d[key], bound)]
+
+    sort_by = params.get("SortBy", default_sort)
+    sort_key = {"Name": name_key, "Status": status_key or name_key}.get(sort_by, "CreationTime")
+    docs = sorted(docs, key=lambda d: d.get(sort_key) or 0)
+    if params.get("SortOrder", "Descending") == "Descending":
+        docs.reverse()
+
+    start = _start(params.get("NextToken"))
+    size = params.get("MaxResults", 100)
+    page = docs[start : start + size]
+    result: dict[str, Any] = {result_key: [summary(d) for d in page]}
+    if start + size < len(docs):
+        result["NextToken"] = str(start + size)
+    return result
+
+
+def _epoch(value: Any) -> float:
+    return value.timestamp() if hasattr(value, "timestamp") else float(value)
+
+
+def _start(token: str | None) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise ValidationException(f"The NextToken '{token}' is not valid: pass the value a previous call returned.")
+    return int(token)
+
+
+def pick(doc: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: doc[key] for key in keys if key in doc}

@@ -1,0 +1,81 @@
+"""CreateModel, DescribeModel, ListModels, DeleteModel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ValidationException
+from ..images_check import check_image
+from ..moto_backends import parse_s3_uri
+from ..service import now
+from . import operation
+from .listing import list_page, pick
+
+KIND = "Model"
+
+
+def get_model(service, name: str) -> dict[str, Any]:
+    doc = service.store.get(KIND, name)
+    if doc is None:
+        raise ValidationException(f'Could not find model "{service.arn("model", name)}".')
+    return doc
+
+
+def primary_container(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc.get("PrimaryContainer") or doc["Containers"][0]
+
+
+@operation("CreateModel")
+def create_model(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["ModelName"]
+    containers = [params["PrimaryContainer"]] if "PrimaryContainer" in params else params.get("Containers", [])
+    if len(containers) != 1:
+        raise ValidationException(
+            "The local service hosts models with exactly one container: pass PrimaryContainer."
+        )
+    container = containers[0]
+    if "Image" not in container:
+        raise ValidationException("PrimaryContainer.Image is required: pass the algorithm's image URI.")
+    check_image(container["Image"], "PrimaryContainer.Image")
+    if "ModelDataUrl" in container:
+        parse_s3_uri(container["ModelDataUrl"], "ModelDataUrl")
+    arn = service.arn("model", name)
+    timestamp = now()
+    doc = {
+        "ModelName": name,
+        "ModelArn": arn,
+        "ExecutionRoleArn": params.get("ExecutionRoleArn"),
+        "CreationTime": timestamp,
+        "EnableNetworkIsolation": params.get("EnableNetworkIsolation", False),
+        **pick(params, "PrimaryContainer", "Containers", "VpcConfig", "InferenceExecutionConfig"),
+    }
+    if not service.store.insert(KIND, name, arn, doc):
+        raise ValidationException(f'Cannot create already existing model "{arn}".')
+    if params.get("Tags"):
+        service.store.add_tags(arn, params["Tags"])
+    return {"ModelArn": arn}
+
+
+@operation("DescribeModel")
+def describe_model(service, params: dict[str, Any]) -> dict[str, Any]:
+    return get_model(service, params["ModelName"])
+
+
+@operation("ListModels")
+def list_models(service, params: dict[str, Any]) -> dict[str, Any]:
+    return list_page(
+        service.store.list(KIND),
+        params,
+        name_key="ModelName",
+        status_key=None,
+        summary=lambda d: pick(d, "ModelName", "ModelArn", "CreationTime"),
+        result_key="Models",
+    )
+
+
+@operation("DeleteModel")
+def delete_model(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["ModelName"]
+    if not service.store.delete(KIND, name):
+        raise ValidationException(f'Could not find model "{service.arn("model", name)}".')
+    return {}

@@ -1,0 +1,39 @@
+"""AddTags, ListTags, DeleteTags for any resource the service holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ValidationException
+from . import operation
+
+
+def _require(service, arn: str) -> None:
+    if not service.store.exists_arn(arn):
+        raise ValidationException(f"Could not find resource with ARN '{arn}': check the ARN, or create the resource first.")
+
+
+@operation("AddTags")
+def add_tags(service, params: dict[str, Any]) -> dict[str, Any]:
+    _require(service, params["ResourceArn"])
+    service.store.add_tags(params["ResourceArn"], params["Tags"])
+    return {"Tags": params["Tags"]}
+
+
+@operation("ListTags")
+def list_tags(service, params: dict[str, Any]) -> dict[str, Any]:
+    _require(service, params["ResourceArn"])
+    tags = service.store.tags(params["ResourceArn"])
+    start = int(params.get("NextToken") or 0)
+    size = params.get("MaxResults", 50)
+    result: dict[str, Any] = {"Tags": tags[start : start + size]}
+    if start + size < len(tags):
+        result["NextToken"] = str(start + size)
+    return result
+
+
+@operation("DeleteTags")
+def delete_tags(service, params: dict[str, Any]) -> dict[str, Any]:
+    _require(service, params["ResourceArn"])
+    service.store.delete_tags(params["ResourceArn"], params["TagKeys"])
+    return {}

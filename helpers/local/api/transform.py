@@ -1,0 +1,109 @@
+"""CreateTransformJob, DescribeTransformJob, ListTransformJobs, StopTransformJob."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ResourceInUse, ValidationException
+from ..jobs.transform import TransformJobRun
+from ..moto_backends import parse_s3_uri
+from ..service import now
+from . import operation
+from .listing import list_page, pick
+from .models import get_model
+
+KIND = "TransformJob"
+
+
+def get_transform_job(service, name: str) -> dict[str, Any]:
+    doc = service.store.get(KIND, name)
+    if doc is None:
+        raise ValidationException(f"Could not find requested job with name {name}.")
+    return doc
+
+
+@operation("CreateTransformJob")
+def create_transform_job(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["TransformJobName"]
+    get_model(service, params["ModelName"])
+    transform_input = dict(params["TransformInput"])
+    source = transform_input["DataSource"].get("S3DataSource")
+    if source is None:
+        raise ValidationException("TransformInput.DataSource.S3DataSource is required locally.")
+    if source["S3DataType"] != "S3Prefix":
+        raise ValidationException(
+            f"S3DataType {source['S3DataType']} is not supported locally; use S3Prefix."
+        )
+    parse_s3_uri(source["S3Uri"], "TransformInput S3Uri")
+    transform_input.setdefault("CompressionType", "None")
+    transform_input.setdefault("SplitType", "None")
+    if transform_input["CompressionType"] != "None":
+        raise ValidationException("CompressionType Gzip is not supported locally; upload plain files.")
+    output = dict(params["TransformOutput"])
+    parse_s3_uri(output["S3OutputPath"], "TransformOutput.S3OutputPath")
+    output.setdefault("AssembleWith", "None")
+    payload = params.get("MaxPayloadInMB", 6)
+    if not 0 < payload <= 100:
+        raise ValidationException("MaxPayloadInMB must be between 1 and 100.")
+    arn = service.arn("transform-job", name)
+    doc = {
+        "TransformJobName": name,
+        "TransformJobArn": arn,
+        "TransformJobStatus": "InProgress",
+        "ModelName": params["ModelName"],
+        "MaxConcurrentTransforms": params.get("MaxConcurrentTransforms", 1),
+        "MaxPayloadInMB": payload,
+        "BatchStrategy": params.get("BatchStrategy", "MultiRecord"),
+        "Environment": params.get("Environment"),
+        "TransformInput": transform_input,
+        "TransformOutput": output,
+        "TransformResources": params["TransformResources"],
+        "CreationTime": now(),
+        **pick(params, "DataProcessing", "ModelClientConfig", "ExperimentConfig", "DataCaptureConfig"),
+    }
+    if not service.store.insert(KIND, name, arn, doc):
+        raise ResourceInUse(
+            f"Transform job names must be unique within an AWS account and region, and a transform "
+            f"job with this name already exists ({arn}). Choose another name."
+        )
+    if params.get("Tags"):
+        service.store.add_tags(arn, params["Tags"])
+    run = TransformJobRun(service, name)
+    service.transform_runs[name] = run
+    service.start_background(f"transform-{name}", run.run)
+    return {"TransformJobArn": arn}
+
+
+@operation("DescribeTransformJob")
+def describe_transform_job(service, params: dict[str, Any]) -> dict[str, Any]:
+    return get_transform_job(service, params["TransformJobName"])
+
+
+@operation("ListTransformJobs")
+def list_transform_jobs(service, params: dict[str, Any]) -> dict[str, Any]:
+    return list_page(
+        service.store.list(KIND),
+        params,
+        name_key="TransformJobName",
+        status_key="TransformJobStatus",
+        summary=lambda d: pick(
+            d, "TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime",
+            "LastModifiedTime", "TransformJobStatus", "FailureReason",
+        ),  # fmt: skip
+        result_key="TransformJobSummaries",
+    )
+
+
+@operation("StopTransformJob")
+def stop_transform_job(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["TransformJobName"]
+    doc = get_transform_job(service, name)
+    if doc["TransformJobStatus"] != "InProgress":
+        raise ValidationException(
+            f"The transform job '{name}' is {doc['TransformJobStatus']}; only an InProgress job can be stopped."
+        )
+    service.store.update(KIND, name, lambda d: d.update(TransformJobStatus="Stopping"))
+    run = service.transform_runs.get(name)
+    if run is not None:
+        run.stop()
+    return {}

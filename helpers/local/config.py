@@ -1,0 +1,64 @@
+"""Where the local service listens and keeps its state, and the identity it presents."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ACCOUNT_ID = "123456789012"  # moto's default account: S3, IAM and Logs live under it
+DEFAULT_REGION = "us-east-1"
+DEFAULT_PORT = 8773
+HOST = "127.0.0.1"
+ROLE_NAME = "SageMakerCourseExecutionRole"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/service-role/{ROLE_NAME}"
+# Dummy credentials: botocore refuses to sign without some, and the service ignores them.
+ACCESS_KEY_ID = "local"
+SECRET_ACCESS_KEY = "local"
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "sagemaker-course"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    port: int
+    state_dir: Path
+    region: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def database(self) -> Path:
+        return self.state_dir / "sagemaker.sqlite"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.state_dir / "work"
+
+
+def load_config(port: int | None = None, state_dir: str | os.PathLike | None = None) -> ServiceConfig:
+    """Resolve settings: explicit arguments, then environment variables, then defaults."""
+    return ServiceConfig(
+        port=int(port or os.environ.get("SAGEMAKER_LOCAL_PORT") or DEFAULT_PORT),
+        state_dir=Path(state_dir or os.environ.get("SAGEMAKER_LOCAL_STATE_DIR") or _default_state_dir())
+        .expanduser()
+        .resolve(),
+        region=os.environ.get("SAGEMAKER_LOCAL_REGION") or DEFAULT_REGION,
+    )
+
+
+def client_environment(config: ServiceConfig) -> dict[str, str]:
+    """Environment variables that point any boto3 program (and the SageMaker SDK) at the service."""
+    return {
+        "AWS_ENDPOINT_URL": config.url,
+        "AWS_DEFAULT_REGION": config.region,
+        "AWS_REGION": config.region,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }

@@ -1,0 +1,115 @@
+"""Start, stop and query the service from another process (the CLI and ``helpers.connect``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .config import ServiceConfig
+from .gateway import HEALTH_PATH
+
+
+class ServiceStartError(RuntimeError):
+    pass
+
+
+def health(config: ServiceConfig, timeout: float = 0.5) -> dict[str, Any] | None:
+    """The running service's health document, or None if nothing answers on the port."""
+    try:
+        with urllib.request.urlopen(config.url + HEALTH_PATH, timeout=timeout) as response:
+            data = json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return data if data.get("service") == "sagemaker-local" else None
+
+
+def log_file(config: ServiceConfig) -> Path:
+    return config.state_dir / "service.log"
+
+
+def pid_file(config: ServiceConfig) -> Path:
+    return config.state_dir / "service.pid"
+
+
+def start(config: ServiceConfig, timeout: float = 60.0) -> dict[str, Any]:
+    """Start the service in the background unless it already runs; return once it answers."""
+    running = health(config)
+    if running:
+        return running
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    log = log_file(config).open("ab")
+    env = dict(os.environ, SAGEMAKER_LOCAL_PORT=str(config.port), SAGEMAKER_LOCAL_STATE_DIR=str(config.state_dir))
+    for key in ("AWS_ENDPOINT_URL",):  # the service must not point at itself
+        env.pop(key, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpers.local", "serve"],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
+    pid_file(config).write_text(str(proc.pid))
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        running = health(config, timeout=0.2)
+        if running:
+            return running
+        if proc.poll() is not None:
+            tail = log_file(config).read_text(errors="replace").strip().splitlines()[-5:]
+            raise ServiceStartError(
+                f"The local SageMaker service exited during start-up (code {proc.returncode}). "
+                f"Last lines of {log_file(config)}: " + " | ".join(tail)
+            )
+        time.sleep(0.05)
+    raise ServiceStartError(f"The local SageMaker service did not answer on {config.url} within {timeout:.0f} s; see {log_file(config)}.")
+
+
+def stop(config: ServiceConfig, timeout: float = 15.0) -> bool:
+    """Stop the running service (and with it every job and endpoint process). False if none ran."""
+    running = health(config)
+    pid = running["pid"] if running else _pid_from_file(config)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file(config).unlink(missing_ok=True)
+        return False
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not _alive(pid):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    pid_file(config).unlink(missing_ok=True)
+    return True
+
+
+def _pid_from_file(config: ServiceConfig) -> int | None:
+    try:
+        return int(pid_file(config).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child of ours counts as gone
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True

@@ -1,0 +1,1 @@
+"""The work behind each job: what runs between Create*Job and a terminal status."""

@@ -1,0 +1,192 @@
+"""A training job's run: lay out /opt/ml, fetch channels, run the algorithm, upload the model."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import moto_backends
+from ..images import UnknownImageError, algorithm_metrics, resolve_image
+from ..lifecycle import add_transition, close_transitions
+from ..metrics import final_metrics
+from ..moto_backends import parse_s3_uri
+from ..runner import Container, LogSink
+
+KIND = "TrainingJob"
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+
+class JobFailure(Exception):
+    """Ends the job as Failed with this message as its FailureReason."""
+
+
+class TrainingJobRun:
+    def __init__(self, service, name: str):
+        self.service = service
+        self.name = name
+        self.root: Path = service.config.work_dir / "training-jobs" / name
+        self.container: Container | None = None
+        self.sink: LogSink | None = None  # live log, read by tuning jobs for early stopping
+        self.log_lines: list[str] = []
+        self._stop = threading.Event()
+        self.algorithm_seconds = 0.0
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.container is not None:
+            self.container.stop()
+
+    def _update(self, change) -> dict[str, Any]:
+        return self.service.store.update(KIND, self.name, change)
+
+    def _transition(self, status: str, message: str, **fields: Any) -> None:
+        def change(doc: dict[str, Any]) -> None:
+            if doc["TrainingJobStatus"] == "Stopping" and status != "Stopped":
+                return
+            doc.update(fields)
+            add_transition(doc, status, message)
+
+        self._update(change)
+
+    def run(self) -> None:
+        doc = self.service.store.get(KIND, self.name)
+        started = time.time()
+        try:
+            self._transition("Downloading", "Downloading input data", TrainingStartTime=started)
+            self._prepare(doc)
+            self._check_stopped()
+            self._transition("Training", "Training image download completed. Training in progress.")
+            self._train(doc)
+            self._check_stopped()
+            self._transition("Uploading", "Uploading generated training model")
+            self._upload(doc)
+            self._finish(started, "Completed", "Completed", "Training job completed")
+        except _Stopped:
+            self._finish(started, "Stopped", "Stopped", "Training job stopped by the user")
+        except JobFailure as failure:
+            self._finish(started, "Failed", "Failed", "Training job failed", FailureReason=str(failure))
+        except Exception as exc:  # never leave a job InProgress forever
+            reason = f"InternalServerError: the local service failed while running the job: {exc!r}"
+            self._finish(started, "Failed", "Failed", "Training job failed", FailureReason=reason)
+        finally:
+            self.service.training_runs.pop(self.name, None)
+
+    def _check_stopped(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped()
+
+    def _prepare(self, doc: dict[str, Any]) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        config = self.root / "input" / "config"
+        config.mkdir(parents=True)
+        (self.root / "model").mkdir()
+        (self.root / "output" / "data").mkdir(parents=True)
+        (config / "hyperparameters.json").write_text(
+            json.dumps({k: str(v) for k, v in doc.get("HyperParameters", {}).items()})
+        )
+        (config / "inputdataconfig.json").write_text(json.dumps(_input_data_config(doc)))
+        (config / "resourceconfig.json").write_text(
+            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"})
+        )
+        for channel in doc.get("InputDataConfig", []):
+            self._download_channel(channel)
+
+    def _download_channel(self, channel: dict[str, Any]) -> None:
+        name = channel["ChannelName"]
+        location = parse_s3_uri(channel["DataSource"]["S3DataSource"]["S3Uri"], name)
+        keys = moto_backends.list_keys(location)
+        if not keys:
+            raise JobFailure(
+                f"ClientError: No data found for channel '{name}' at {location.uri}: upload the "
+                "data first, or fix the S3 URI."
+            )
+        target = self.root / "input" / "data" / name
+        target.mkdir(parents=True)
+        base = location.key.rsplit("/", 1)[0] + "/" if "/" in location.key else ""
+        for key in keys:
+            path = target / key[len(base) :]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(moto_backends.get_object(location.bucket, key) or b"")
+
+    def _train(self, doc: dict[str, Any]) -> None:
+        image = doc["AlgorithmSpecification"]["TrainingImage"]
+        try:
+            module = resolve_image(image)
+        except UnknownImageError as exc:
+            raise JobFailure(f"ClientError: {exc}") from exc
+        sink = self.sink = LogSink(self.service.region, LOG_GROUP, f"{self.name}/algo-1-{int(time.time())}")
+        self.container = Container(module, "train", self.root, sink.write, doc.get("Environment"))
+        if self._stop.is_set():
+            self.container.stop()
+        code = self.container.wait()
+        self.algorithm_seconds = time.time() - self.container.started
+        self.log_lines = sink.lines
+        self._record_metrics(doc, image)
+        self._check_stopped()
+        if code != 0:
+            raise JobFailure(self._failure_reason(code))
+
+    def _record_metrics(self, doc: dict[str, Any], image: str) -> None:
+        definitions = algorithm_metrics(image) + doc["AlgorithmSpecification"].get("MetricDefinitions", [])
+        values = final_metrics(self.log_lines, definitions)
+        if values:
+            self._update(lambda d: d.update(FinalMetricDataList=values))
+
+    def _failure_reason(self, code: int) -> str:
+        failure = self.root / "output" / "failure"
+        text = failure.read_text().strip() if failure.exists() else ""
+        if not text:
+            tail = " | ".join(self.log_lines[-3:])
+            text = f"the algorithm exited with code {code}. Last log lines: {tail}"
+        if text.split(":", 1)[0] in ("ClientError", "AlgorithmError"):
+            return text
+        return f"AlgorithmError: {text}"
+
+    def _upload(self, doc: dict[str, Any]) -> None:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+            for path in sorted((self.root / "model").rglob("*")):
+                tar.add(path, arcname=str(path.relative_to(self.root / "model")))
+        location = parse_s3_uri(doc["ModelArtifacts"]["S3ModelArtifacts"], "S3ModelArtifacts")
+        moto_backends.put_object(location.bucket, location.key, buffer.getvalue())
+
+    def _finish(self, started: float, status: str, secondary: str, message: str, **fields: Any) -> None:
+        ended = time.time()
+        seconds = max(1, round(ended - started))
+
+        def change(doc: dict[str, Any]) -> None:
+            doc.update(fields)
+            doc["TrainingJobStatus"] = status
+            add_transition(doc, secondary, message)
+            close_transitions(doc)
+            doc["TrainingEndTime"] = ended
+            doc["TrainingTimeInSeconds"] = seconds
+            doc["BillableTimeInSeconds"] = seconds
+
+        self._update(change)
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _input_data_config(doc: dict[str, Any]) -> dict[str, Any]:
+    config = {}
+    for channel in doc.get("InputDataConfig", []):
+        entry = {
+            "TrainingInputMode": channel.get("InputMode")
+            or doc["AlgorithmSpecification"].get("TrainingInputMode", "File"),
+            "S3DistributionType": channel["DataSource"]["S3DataSource"]["S3DistributionType"],
+            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        }
+        if "ContentType" in channel:
+            entry["ContentType"] = channel["ContentType"]
+        config[channel["ChannelName"]] = entry
+    return config

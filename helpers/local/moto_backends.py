@@ -1,0 +1,119 @@
+"""In-process access to the moto backends behind the front door (S3, CloudWatch Logs, IAM).
+
+Jobs read channel data and write artifacts and logs here directly: no HTTP round trip, and
+the objects are the very ones a learner's boto3 client sees.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+
+from moto.iam.models import iam_backends
+from moto.logs.models import logs_backends
+from moto.s3.models import s3_backends
+
+from .config import ACCOUNT_ID, ROLE_NAME
+from .errors import ValidationException
+
+_S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?$")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def parse_s3_uri(uri: str, field: str) -> S3Location:
+    match = _S3_URI.match(uri or "")
+    if not match:
+        raise ValidationException(
+            f"{field} '{uri}' is not a valid S3 URI: use the form s3://bucket-name/key-prefix."
+        )
+    return S3Location(match.group(1), match.group(2) or "")
+
+
+def _s3():
+    return s3_backends[ACCOUNT_ID]["aws"]
+
+
+def bucket_exists(bucket: str) -> bool:
+    return bucket in _s3().buckets
+
+
+def list_keys(location: S3Location) -> list[str]:
+    """Keys under a prefix, sorted, without folder markers."""
+    if not bucket_exists(location.bucket):
+        return []
+    bucket = _s3().get_bucket(location.bucket)
+    return sorted(
+        key for key in bucket.keys.keys() if key.startswith(location.key) and not key.endswith("/")
+    )
+
+
+def get_object(bucket: str, key: str) -> bytes | None:
+    if not bucket_exists(bucket):
+        return None
+    obj = _s3().get_object(bucket, key)
+    return None if obj is None else obj.value
+
+
+def put_object(bucket: str, key: str, data: bytes) -> None:
+    if not bucket_exists(bucket):
+        raise ValidationException(
+            f"The S3 bucket '{bucket}' does not exist: create it first (for example with "
+            "session.default_bucket() or s3.create_bucket)."
+        )
+    _s3().put_object(bucket, key, data)
+
+
+def _logs(region: str):
+    return logs_backends[ACCOUNT_ID][region]
+
+
+def ensure_log_stream(region: str, group: str, stream: str) -> None:
+    backend = _logs(region)
+    if group not in backend.groups:
+        backend.create_log_group(group, tags={})
+    if stream not in backend.groups[group].streams:
+        backend.create_log_stream(group, stream)
+
+
+def put_log_lines(region: str, group: str, stream: str, lines: list[str]) -> None:
+    if not lines:
+        return
+    now = int(time.time() * 1000)
+    _logs(region).put_log_events(group, stream, [{"timestamp": now, "message": m} for m in lines])
+
+
+def ensure_execution_role() -> None:
+    """Create the course's execution role in IAM so role look-ups by name succeed."""
+    backend = iam_backends[ACCOUNT_ID]["global"]
+    if any(role.name == ROLE_NAME for role in backend.roles.values()):
+        return
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    backend.create_role(
+        role_name=ROLE_NAME,
+        assume_role_policy_document=json.dumps(trust),
+        path="/service-role/",
+        permissions_boundary=None,
+        description="Execution role used by the local SageMaker service",
+        tags=[],
+        max_session_duration=None,
+    )

@@ -1,0 +1,198 @@
+"""Runs algorithm "containers" as local processes on the SageMaker container contract.
+
+A container is ``python -m <image module> train|serve`` with ``SAGEMAKER_OPT_ML`` pointing at a
+folder laid out like ``/opt/ml``. Its output goes line by line to CloudWatch Logs, with tabs shown
+as ``#011`` exactly as the real log driver does (metric regexes depend on that).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import moto_backends
+
+LineHandler = Callable[[str], None]
+
+
+class LogSink:
+    """Ships container output to one CloudWatch log stream and keeps it for metric parsing."""
+
+    def __init__(self, region: str, group: str, stream: str):
+        self.region, self.group, self.stream = region, group, stream
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        moto_backends.ensure_log_stream(region, group, stream)
+
+    def write(self, line: str) -> None:
+        message = line.rstrip("\n").replace("\t", "#011")
+        with self._lock:
+            self.lines.append(message)
+            moto_backends.put_log_lines(self.region, self.group, self.stream, [message])
+
+
+class ProcessRegistry:
+    """Every process the service started, so stopping the service leaves no orphans."""
+
+    def __init__(self) -> None:
+        self._procs: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    def add(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._procs.add(proc)
+
+    def discard(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def stop_all(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            terminate(proc, timeout)
+
+
+PROCESSES = ProcessRegistry()
+
+
+def terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    PROCESSES.discard(proc)
+
+
+class Container:
+    """One algorithm process; its merged stdout/stderr goes to ``on_line``."""
+
+    def __init__(
+        self,
+        image_module: str,
+        command: str,
+        ml_root: Path,
+        on_line: LineHandler,
+        environment: dict[str, str] | None = None,
+    ):
+        env = dict(os.environ)
+        env.update(environment or {})
+        env["SAGEMAKER_OPT_ML"] = str(ml_root)
+        env["PYTHONUNBUFFERED"] = "1"
+        self.started = time.time()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", image_module, command],
+            cwd=ml_root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # its own process group, so terminate() reaches its children
+        )
+        PROCESSES.add(self.proc)
+        self._reader = threading.Thread(target=self._pump, args=(on_line,), daemon=True)
+        self._reader.start()
+
+    def _pump(self, on_line: LineHandler) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            on_line(line)
+
+    def wait(self) -> int:
+        code = self.proc.wait()
+        self._reader.join()
+        PROCESSES.discard(self.proc)
+        return code
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        terminate(self.proc, timeout)
+        self._reader.join(timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ModelServerError(Exception):
+    pass
+
+
+class ModelServer:
+    """A ``serve`` container answering ``/ping`` and ``/invocations`` on its own port."""
+
+    def __init__(
+        self,
+        image_module: str,
+        ml_root: Path,
+        on_line: LineHandler,
+        environment: dict[str, str] | None = None,
+    ):
+        self.port = free_port()
+        env = dict(environment or {})
+        env["SAGEMAKER_BIND_TO_PORT"] = str(self.port)
+        self.container = Container(image_module, "serve", ml_root, on_line, env)
+        self._local = threading.local()
+
+    def wait_until_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if not self.container.running:
+                raise ModelServerError(
+                    f"the model server exited with code {self.container.proc.returncode} before "
+                    "answering /ping; see the container log"
+                )
+            try:
+                status, _, _ = self.request("GET", "/ping", b"", {})
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise ModelServerError(f"the model server did not answer /ping within {timeout:.0f} s")
+
+    def request(
+        self, method: str, path: str, body: bytes, headers: dict[str, str], timeout: float = 60.0
+    ) -> tuple[int, bytes, dict[str, str]]:
+        # One keep-alive connection per calling thread.
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            self._local.conn = conn
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            self._local.conn = None
+            raise
+        return response.status, data, {k.lower(): v for k, v in response.getheaders()}
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, dict[str, str]]:
+        headers = {"Content-Type": content_type, "Accept": accept}
+        return self.request("POST", "/invocations", body, headers)
+
+    def stop(self) -> None:
+        self.container.stop()

@@ -1,0 +1,34 @@
+"""Runs the front door in the foreground (``python -m helpers.local serve``)."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from . import moto_backends
+from .config import HOST, ServiceConfig
+from .gateway import Gateway
+from .service import Service
+
+
+def serve(config: ServiceConfig) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    service = Service(config)
+    moto_backends.ensure_execution_role()
+    app = Gateway(service, runtime=getattr(service, "runtime", None))
+    uvicorn_config = uvicorn.Config(
+        app,
+        host=HOST,
+        port=config.port,
+        http="httptools",
+        loop="asyncio",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+    )
+    logging.getLogger("helpers.local").info(
+        "SageMaker local service on %s (state in %s)", config.url, config.state_dir
+    )
+    uvicorn.Server(uvicorn_config).run()

@@ -1,0 +1,83 @@
+"""The SageMaker control plane: dispatches validated requests to the operation handlers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import protocol
+from .api import OPERATIONS, load_all
+from .config import ACCOUNT_ID, ServiceConfig
+from .errors import InternalFailure, ServiceError, UnknownOperation
+from .runner import PROCESSES
+from .store import Store
+
+log = logging.getLogger("helpers.local")
+
+
+def now() -> float:
+    return time.time()
+
+
+class Service:
+    def __init__(self, config: ServiceConfig):
+        load_all()
+        self.config = config
+        self.region = config.region
+        self.store = Store(config.database)
+        config.work_dir.mkdir(parents=True, exist_ok=True)
+        self._threads: list[threading.Thread] = []
+        self.training_runs: dict[str, Any] = {}
+        self.transform_runs: dict[str, Any] = {}
+        self.stopping = threading.Event()
+        # Resource families that need to act on start-up (e.g. restart endpoints) register here.
+        self.on_shutdown: list[Callable[[], None]] = []
+        self._fail_interrupted_jobs()
+
+    def _fail_interrupted_jobs(self) -> None:
+        # Job processes die with the service; a job that was running cannot finish any more.
+        reason = "InternalServerError: the local service stopped while this job was running; start it again."
+        for kind, status_key in (("TrainingJob", "TrainingJobStatus"), ("TransformJob", "TransformJobStatus")):
+            for doc in self.store.list(kind):
+                if doc[status_key] in ("InProgress", "Stopping"):
+                    name = doc.get("TrainingJobName") or doc["TransformJobName"]
+                    self.store.update(kind, name, lambda d, k=status_key: d.update({k: "Failed", "FailureReason": reason}))
+
+    def arn(self, resource: str, name: str) -> str:
+        # AWS lowercases resource names inside SageMaker ARNs.
+        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT_ID}:{resource}/{name.lower()}"
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        handler = OPERATIONS.get(operation)
+        if handler is None:
+            raise UnknownOperation(
+                f"The local SageMaker service does not implement {operation} yet; "
+                "run this step against AWS instead."
+            )
+        protocol.validate_request(protocol.operation_model(operation), params)
+        try:
+            return handler(self, params)
+        except ServiceError:
+            raise
+        except Exception as exc:  # a bug in the service: say where, keep serving
+            log.exception("%s failed", operation)
+            raise InternalFailure(f"{operation} failed inside the local service: {exc!r}") from exc
+
+    def start_background(self, name: str, target: Callable[[], None]) -> None:
+        """Run a job's work on its own thread, so the API call returns at once."""
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()]
+        self._threads.append(thread)
+        thread.start()
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        for hook in self.on_shutdown:
+            hook()
+        PROCESSES.stop_all()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.store.close()

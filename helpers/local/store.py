@@ -1,0 +1,135 @@
+"""SageMaker resources in a SQLite file, so they outlive a restart of the service.
+
+Each resource is one row: its kind (``TrainingJob``, ``Model``, ...), name, ARN and the JSON
+document its Describe call returns. Updates go through ``update`` so concurrent job threads never
+lose each other's writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    arn TEXT NOT NULL,
+    created REAL NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (kind, name)
+);
+CREATE INDEX IF NOT EXISTS resources_arn ON resources (arn);
+CREATE TABLE IF NOT EXISTS tags (
+    arn TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (arn, key)
+);
+"""
+
+
+class Store:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def insert(self, kind: str, name: str, arn: str, doc: dict[str, Any]) -> bool:
+        """Add a resource; False if one of that kind and name already exists."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO resources VALUES (?, ?, ?, ?, ?)",
+                (kind, name, arn, time.time(), json.dumps(doc)),
+            )
+            return cursor.rowcount == 1
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT doc FROM resources WHERE kind = ? AND name = ?", (kind, name)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def update(
+        self, kind: str, name: str, change: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any] | None:
+        """Apply ``change`` to the stored document in place, atomically; returns the new document."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT doc FROM resources WHERE kind = ? AND name = ?", (kind, name)
+            ).fetchone()
+            if row is None:
+                return None
+            doc = json.loads(row[0])
+            change(doc)
+            db.execute(
+                "UPDATE resources SET doc = ? WHERE kind = ? AND name = ?",
+                (json.dumps(doc), kind, name),
+            )
+            return doc
+
+    def delete(self, kind: str, name: str) -> bool:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT arn FROM resources WHERE kind = ? AND name = ?", (kind, name)
+            ).fetchone()
+            if row is None:
+                return False
+            db.execute("DELETE FROM resources WHERE kind = ? AND name = ?", (kind, name))
+            db.execute("DELETE FROM tags WHERE arn = ?", (row[0],))
+            return True
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        """All documents of a kind, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc FROM resources WHERE kind = ? ORDER BY created", (kind,)
+            ).fetchall()
+        return [json.loads(doc) for (doc,) in rows]
+
+    def exists_arn(self, arn: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM resources WHERE arn = ?", (arn,)).fetchone() is not None
+
+    def tags(self, arn: str) -> list[dict[str, str]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, value FROM tags WHERE arn = ? ORDER BY key", (arn,)
+            ).fetchall()
+        return [{"Key": key, "Value": value} for key, value in rows]
+
+    def add_tags(self, arn: str, tags: list[dict[str, str]]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)",
+                [(arn, tag["Key"], tag.get("Value", "")) for tag in tags],
+            )
+
+    def delete_tags(self, arn: str, keys: list[str]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, key) for key in keys])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,65 @@
+"""Small builders shared by the service tests: data, job requests, waiting."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+
+from helpers.local.config import ROLE_ARN
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+LINEAR_LEARNER_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def regression_csv(rows: int = 120, features: int = 4, seed: int = 0, label: bool = True) -> str:
+    """A learnable regression problem as SageMaker CSV (label first, no header)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, size=(rows, features))
+    y = 3 * x[:, 0] - 2 * x[:, 1] + rng.normal(0, 0.5, rows)
+    table = np.column_stack([y, x]) if label else x
+    return "\n".join(",".join(f"{v:.4f}" for v in row) for row in table) + "\n"
+
+
+def training_request(name: str, bucket: str, image: str = XGBOOST_IMAGE, **hyperparameters: str) -> dict[str, Any]:
+    hp = {"num_round": "20", "objective": "reg:squarederror", "max_depth": "3"}
+    hp.update(hyperparameters)
+    channel = lambda c: {  # noqa: E731
+        "ChannelName": c,
+        "ContentType": "text/csv",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/{c}"}},
+    }
+    return {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
+        "RoleArn": ROLE_ARN,
+        "HyperParameters": hp,
+        "InputDataConfig": [channel("train"), channel("validation")],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/output"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+
+
+def wait_for(describe, status_key: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        desc = describe()
+        if desc[status_key] not in ("InProgress", "Stopping", "Creating", "Updating", "Deleting"):
+            return desc
+        time.sleep(0.05)
+    raise AssertionError(f"still {desc[status_key]} after {timeout} s")
+
+
+def wait_training(sm, name: str) -> dict[str, Any]:
+    return wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
+
+
+def wait_transform(sm, name: str) -> dict[str, Any]:
+    return wait_for(lambda: sm.describe_transform_job(TransformJobName=name), "TransformJobStatus")

@@ -1,0 +1,62 @@
+"""Every course notebook, executed headlessly against the local service, then its stored outputs.
+
+The first test runs a notebook with papermill (as ``make course`` does) and checks its headline
+result; the second replays the committed notebook with nbval and compares each cell's output
+with what is stored (ARNs, job names, timings and the like are sanitised, see nbval_sanitize.cfg).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.course import key_result, notebooks, run_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = notebooks(ROOT)
+# What each notebook must print, and the range a correct run lands in.
+EXPECTED = {
+    "Boston Housing - XGBoost (Batch Transform)": (r"Test MSE: ([\d.]+)", 5.0, 25.0),
+}
+
+
+def _expected(path: Path):
+    for prefix, expectation in EXPECTED.items():
+        if path.stem.startswith(prefix):
+            return expectation
+    return None
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
+def test_notebook_runs_headless(notebook: Path, service, tmp_path):
+    outcome = run_notebook(notebook, tmp_path / notebook.name, {"mode": "local"})
+    assert outcome.ok, f"{notebook.name} failed; executed copy in {tmp_path}"
+    expectation = _expected(notebook)
+    if expectation:
+        pattern, low, high = expectation
+        executed = nbformat.read(tmp_path / notebook.name, as_version=4)
+        match = re.search(pattern, key_result(executed))
+        assert match, f"{notebook.name} did not print its result; it printed {key_result(executed)!r}"
+        assert low <= float(match.group(1)) <= high
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
+def test_stored_outputs_reproduce(notebook: Path, service):
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
+            "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"),
+            "--nbval-cell-timeout", "600", str(notebook),
+        ],  # fmt: skip
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
