@@ -2,8 +2,8 @@
 
 On a SageMaker notebook instance it returns the ordinary ``sagemaker.Session`` and the
 instance's execution role. Anywhere else it starts the local service if needed, points every
-AWS client in this process at it, and returns a session that polls quickly instead of waiting
-5–30 s between checks.
+AWS client in this process at it, and returns a ``LocalServiceSession``, which polls every 0.1 s
+instead of every 5–30 s.
 """
 
 from __future__ import annotations
@@ -16,34 +16,12 @@ import sagemaker
 
 from .local import control
 from .local.config import ACCOUNT_ID, ROLE_ARN, client_environment, load_config
+from .local_session import LocalServiceSession
 
 MODE_VARIABLE = "SAGEMAKER_COURSE_MODE"
 MODES = ("aws", "local")
 NOTEBOOK_INSTANCE_MARKER = Path("/opt/ml/metadata/resource-metadata.json")
-POLL_SECONDS = 0.1
 TELEMETRY_OFF = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
-
-
-class LocalServiceSession(sagemaker.Session):
-    """A ``sagemaker.Session`` whose waits poll every 0.1 s: local jobs finish in seconds."""
-
-    def wait_for_job(self, job, poll=POLL_SECONDS):
-        return super().wait_for_job(job, poll)
-
-    def wait_for_transform_job(self, job, poll=POLL_SECONDS):
-        return super().wait_for_transform_job(job, poll)
-
-    def wait_for_tuning_job(self, job, poll=POLL_SECONDS):
-        return super().wait_for_tuning_job(job, poll)
-
-    def wait_for_endpoint(self, endpoint, poll=POLL_SECONDS, live_logging=False):
-        return super().wait_for_endpoint(endpoint, poll, live_logging)
-
-    def logs_for_job(self, job_name, wait=False, poll=POLL_SECONDS, log_type="All", timeout=None):
-        return super().logs_for_job(job_name, wait, poll, log_type, timeout)
-
-    def logs_for_transform_job(self, job_name, wait=False, poll=POLL_SECONDS):
-        return super().logs_for_transform_job(job_name, wait, poll)
 
 
 def resolve_mode(mode: str | None = None) -> str:

@@ -104,6 +104,8 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.runtime is not None:
+                    await self.runtime.close()
                 await asyncio.get_running_loop().run_in_executor(None, self.service.shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
                 return

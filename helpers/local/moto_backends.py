@@ -54,7 +54,7 @@ def list_keys(location: S3Location) -> list[str]:
         return []
     bucket = _s3().get_bucket(location.bucket)
     return sorted(
-        key for key in bucket.keys.keys() if key.startswith(location.key) and not key.endswith("/")
+        key for key in bucket.keys if key.startswith(location.key) and not key.endswith("/")
     )
 
 

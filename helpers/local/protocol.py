@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import botocore.session
@@ -21,7 +21,7 @@ from botocore.validate import ParamValidator
 from .errors import ServiceError, UnknownOperation, ValidationException
 
 
-@lru_cache(maxsize=None)
+@cache
 def service_model(service: str = "sagemaker") -> ServiceModel:
     return botocore.session.get_session().get_service_model(service)
 

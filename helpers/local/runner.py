@@ -7,6 +7,7 @@ as ``#011`` exactly as the real log driver does (metric regexes depend on that).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -66,10 +67,8 @@ PROCESSES = ProcessRegistry()
 
 def terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -17,7 +17,7 @@ def serve(config: ServiceConfig) -> None:
     config.state_dir.mkdir(parents=True, exist_ok=True)
     service = Service(config)
     moto_backends.ensure_execution_role()
-    app = Gateway(service, runtime=getattr(service, "runtime", None))
+    app = Gateway(service, runtime=service.router)
     uvicorn_config = uvicorn.Config(
         app,
         host=HOST,

@@ -12,6 +12,8 @@ from . import protocol
 from .api import OPERATIONS, load_all
 from .config import ACCOUNT_ID, ServiceConfig
 from .errors import InternalFailure, ServiceError, UnknownOperation
+from .hosting.deployments import EndpointManager
+from .hosting.router import Router
 from .runner import PROCESSES
 from .store import Store
 
@@ -32,19 +34,25 @@ class Service:
         self._threads: list[threading.Thread] = []
         self.training_runs: dict[str, Any] = {}
         self.transform_runs: dict[str, Any] = {}
+        self.tuning_runs: dict[str, Any] = {}
         self.stopping = threading.Event()
         # Resource families that need to act on start-up (e.g. restart endpoints) register here.
         self.on_shutdown: list[Callable[[], None]] = []
         self._fail_interrupted_jobs()
+        self.router = Router(self.region)
+        self.endpoints = EndpointManager(self, self.router)
+        self.endpoints.restore()
 
     def _fail_interrupted_jobs(self) -> None:
         # Job processes die with the service; a job that was running cannot finish any more.
         reason = "InternalServerError: the local service stopped while this job was running; start it again."
-        for kind, status_key in (("TrainingJob", "TrainingJobStatus"), ("TransformJob", "TransformJobStatus")):
+        for kind in ("TrainingJob", "TransformJob", "HyperParameterTuningJob"):
+            status_key, name_key = f"{kind}Status", f"{kind}Name"
             for doc in self.store.list(kind):
                 if doc[status_key] in ("InProgress", "Stopping"):
-                    name = doc.get("TrainingJobName") or doc["TransformJobName"]
-                    self.store.update(kind, name, lambda d, k=status_key: d.update({k: "Failed", "FailureReason": reason}))
+                    self.store.update(
+                        kind, doc[name_key], lambda d, k=status_key: d.update({k: "Failed", "FailureReason": reason})
+                    )
 
     def arn(self, resource: str, name: str) -> str:
         # AWS lowercases resource names inside SageMaker ARNs.
@@ -77,6 +85,7 @@ class Service:
         self.stopping.set()
         for hook in self.on_shutdown:
             hook()
+        self.endpoints.shutdown()
         PROCESSES.stop_all()
         for thread in self._threads:
             thread.join(timeout=5)

@@ -22,4 +22,4 @@ def operation(name: str) -> Callable[[Handler], Handler]:
 
 def load_all() -> None:
     # Importing the modules registers their operations.
-    from . import models, tags, training, transform  # noqa: F401
+    from . import hosting, models, tags, training, transform, tuning  # noqa: F401

@@ -42,7 +42,7 @@ def _check_channels(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "supported locally; use S3Prefix."
             )
         parse_s3_uri(source["S3Uri"], f"Channel '{channel['ChannelName']}' S3Uri")
-        source.setdefault("S3DistributionType", "FullyReplicated")
+        source.setdefault("S3DataDistributionType", "FullyReplicated")
         channel.setdefault("CompressionType", "None")
         channel.setdefault("RecordWrapperType", "None")
         filled.append(channel)

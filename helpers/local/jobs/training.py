@@ -35,9 +35,12 @@ class TrainingJobRun:
         self.sink: LogSink | None = None  # live log, read by tuning jobs for early stopping
         self.log_lines: list[str] = []
         self._stop = threading.Event()
+        self.stop_reason = "Training job stopped by the user"
         self.algorithm_seconds = 0.0
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
+        if reason:
+            self.stop_reason = reason  # e.g. a tuning job's early-stopping rule says why
         self._stop.set()
         if self.container is not None:
             self.container.stop()
@@ -68,7 +71,7 @@ class TrainingJobRun:
             self._upload(doc)
             self._finish(started, "Completed", "Completed", "Training job completed")
         except _Stopped:
-            self._finish(started, "Stopped", "Stopped", "Training job stopped by the user")
+            self._finish(started, "Stopped", "Stopped", self.stop_reason)
         except JobFailure as failure:
             self._finish(started, "Failed", "Failed", "Training job failed", FailureReason=str(failure))
         except Exception as exc:  # never leave a job InProgress forever
@@ -183,7 +186,7 @@ def _input_data_config(doc: dict[str, Any]) -> dict[str, Any]:
         entry = {
             "TrainingInputMode": channel.get("InputMode")
             or doc["AlgorithmSpecification"].get("TrainingInputMode", "File"),
-            "S3DistributionType": channel["DataSource"]["S3DataSource"]["S3DistributionType"],
+            "S3DataDistributionType": channel["DataSource"]["S3DataSource"]["S3DataDistributionType"],
             "RecordWrapperType": channel.get("RecordWrapperType", "None"),
         }
         if "ContentType" in channel:

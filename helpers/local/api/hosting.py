@@ -1,0 +1,179 @@
+"""Endpoint configs and endpoints: Create/Describe/List/Delete, UpdateEndpoint, weights and capacities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ValidationException
+from ..hosting.deployments import ENDPOINT, variant_summaries
+from ..service import now
+from . import operation
+from .listing import list_page, pick
+from .models import get_model
+
+CONFIG = "EndpointConfig"
+
+
+def get_endpoint_config(service, name: str) -> dict[str, Any]:
+    doc = service.store.get(CONFIG, name)
+    if doc is None:
+        raise ValidationException(f'Could not find endpoint configuration "{service.arn("endpoint-config", name)}".')
+    return doc
+
+
+def get_endpoint(service, name: str) -> dict[str, Any]:
+    doc = service.store.get(ENDPOINT, name)
+    if doc is None:
+        raise ValidationException(f'Could not find endpoint "{service.arn("endpoint", name)}".')
+    return doc
+
+
+def _models_of(service, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["ModelName"]: get_model(service, v["ModelName"]) for v in config["ProductionVariants"]}
+
+
+@operation("CreateEndpointConfig")
+def create_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["EndpointConfigName"]
+    variants = []
+    for spec in params["ProductionVariants"]:
+        get_model(service, spec.get("ModelName", ""))
+        if spec.get("ServerlessConfig") or "InitialInstanceCount" not in spec:
+            raise ValidationException(
+                f"Variant {spec['VariantName']}: set InitialInstanceCount (serverless variants are not supported locally)."
+            )
+        if spec["InitialInstanceCount"] < 1:
+            raise ValidationException(f"Variant {spec['VariantName']}: InitialInstanceCount must be at least 1.")
+        variants.append({**spec, "InitialVariantWeight": float(spec.get("InitialVariantWeight", 1.0))})
+    names = [v["VariantName"] for v in variants]
+    if len(set(names)) != len(names):
+        raise ValidationException("Each production variant needs its own VariantName.")
+    arn = service.arn("endpoint-config", name)
+    doc = {
+        "EndpointConfigName": name,
+        "EndpointConfigArn": arn,
+        "ProductionVariants": variants,
+        "CreationTime": now(),
+        **pick(params, "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig", "ExplainerConfig"),
+    }
+    if not service.store.insert(CONFIG, name, arn, doc):
+        raise ValidationException(f'Cannot create already existing endpoint configuration "{arn}".')
+    if params.get("Tags"):
+        service.store.add_tags(arn, params["Tags"])
+    return {"EndpointConfigArn": arn}
+
+
+@operation("DescribeEndpointConfig")
+def describe_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
+    return get_endpoint_config(service, params["EndpointConfigName"])
+
+
+@operation("ListEndpointConfigs")
+def list_endpoint_configs(service, params: dict[str, Any]) -> dict[str, Any]:
+    return list_page(
+        service.store.list(CONFIG),
+        params,
+        name_key="EndpointConfigName",
+        status_key=None,
+        summary=lambda d: pick(d, "EndpointConfigName", "EndpointConfigArn", "CreationTime"),
+        result_key="EndpointConfigs",
+    )
+
+
+@operation("DeleteEndpointConfig")
+def delete_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
+    # As on AWS, a config that an endpoint uses can be deleted; the endpoint keeps serving.
+    name = params["EndpointConfigName"]
+    if not service.store.delete(CONFIG, name):
+        raise ValidationException(f'Could not find endpoint configuration "{service.arn("endpoint-config", name)}".')
+    return {}
+
+
+@operation("CreateEndpoint")
+def create_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["EndpointName"]
+    config = get_endpoint_config(service, params["EndpointConfigName"])
+    models = _models_of(service, config)
+    arn = service.arn("endpoint", name)
+    timestamp = now()
+    doc = {
+        "EndpointName": name,
+        "EndpointArn": arn,
+        "EndpointConfigName": config["EndpointConfigName"],
+        "ProductionVariants": variant_summaries(config, None),
+        "EndpointStatus": "Creating",
+        "CreationTime": timestamp,
+        "LastModifiedTime": timestamp,
+    }
+    if not service.store.insert(ENDPOINT, name, arn, doc):
+        raise ValidationException(f'Cannot create already existing endpoint "{arn}".')
+    if params.get("Tags"):
+        service.store.add_tags(arn, params["Tags"])
+    service.endpoints.create(name, config, models)
+    return {"EndpointArn": arn}
+
+
+@operation("DescribeEndpoint")
+def describe_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
+    return get_endpoint(service, params["EndpointName"])
+
+
+@operation("ListEndpoints")
+def list_endpoints(service, params: dict[str, Any]) -> dict[str, Any]:
+    return list_page(
+        service.store.list(ENDPOINT),
+        params,
+        name_key="EndpointName",
+        status_key="EndpointStatus",
+        summary=lambda d: pick(d, "EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus"),
+        result_key="Endpoints",
+    )
+
+
+def _require_in_service(doc: dict[str, Any]) -> None:
+    if doc["EndpointStatus"] != "InService":
+        raise ValidationException(
+            f"Cannot update in-progress endpoint \"{doc['EndpointArn']}\" (status {doc['EndpointStatus']}): "
+            "wait until it is InService."
+        )
+
+
+def _mark_updating(service, name: str) -> None:
+    service.store.update(ENDPOINT, name, lambda d: d.update(EndpointStatus="Updating", LastModifiedTime=now()))
+
+
+@operation("UpdateEndpoint")
+def update_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["EndpointName"]
+    doc = get_endpoint(service, name)
+    _require_in_service(doc)
+    config = get_endpoint_config(service, params["EndpointConfigName"])
+    models = _models_of(service, config)
+    _mark_updating(service, name)
+    service.endpoints.update(name, config, models, retain=params.get("RetainAllVariantProperties", False))
+    return {"EndpointArn": doc["EndpointArn"]}
+
+
+@operation("UpdateEndpointWeightsAndCapacities")
+def update_endpoint_weights_and_capacities(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["EndpointName"]
+    doc = get_endpoint(service, name)
+    _require_in_service(doc)
+    known = {v["VariantName"] for v in doc["ProductionVariants"]}
+    for change in params["DesiredWeightsAndCapacities"]:
+        if change["VariantName"] not in known:
+            raise ValidationException(f"The variant {change['VariantName']} is not part of endpoint {name}.")
+        if change.get("DesiredInstanceCount", 1) < 1 or change.get("DesiredWeight", 0) < 0:
+            raise ValidationException("DesiredInstanceCount must be at least 1 and DesiredWeight at least 0.")
+    _mark_updating(service, name)
+    service.endpoints.update_weights_and_capacities(name, params["DesiredWeightsAndCapacities"])
+    return {"EndpointArn": doc["EndpointArn"]}
+
+
+@operation("DeleteEndpoint")
+def delete_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["EndpointName"]
+    get_endpoint(service, name)
+    service.store.update(ENDPOINT, name, lambda d: d.update(EndpointStatus="Deleting", LastModifiedTime=now()))
+    service.endpoints.delete(name)
+    return {}

@@ -1,0 +1,241 @@
+"""CreateHyperParameterTuningJob, DescribeHyperParameterTuningJob, ListHyperParameterTuningJobs,
+StopHyperParameterTuningJob, ListTrainingJobsForHyperParameterTuningJob.
+
+A tuning job's document holds its request (as Describe shows it), its status and the list of
+training jobs it launched. Counters, the best training job and the per-job summaries are worked
+out from those training jobs whenever they are asked for, so they are never out of date.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import ResourceInUse, ResourceNotFound, ValidationException
+from ..jobs.tuning import TRIALS, HyperParameterTuningJobRun, objective_value
+from ..service import now
+from ..tuning.plan import TuningPlan, describe_document
+from . import operation
+from .listing import list_page, pick
+from .training import training_job_document
+
+KIND = "HyperParameterTuningJob"
+TERMINAL = ("Completed", "Failed", "Stopped")
+DEFAULT_PAGE_SIZE = 10  # ListTrainingJobsForHyperParameterTuningJob's default MaxResults
+
+
+def get_tuning_job(service, name: str) -> dict[str, Any]:
+    doc = service.store.get(KIND, name)
+    if doc is None:
+        raise ResourceNotFound(f"Amazon SageMaker can't find a tuning job with name {name}.")
+    return doc
+
+
+@operation("CreateHyperParameterTuningJob")
+def create_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["HyperParameterTuningJobName"]
+    arn = service.arn("hyper-parameter-tuning-job", name)
+    doc = describe_document(params)
+    plan = TuningPlan.from_document(doc)
+    # Check what every training job will be given (channels, output path) now, not in each of them.
+    for definition in plan.definitions:
+        training_job_document(service, definition.training_job_request(f"{name}-000-check", {}), tuning_job_arn=arn)
+    _check_name_is_free(service, name)
+    # Grid jobs run the whole grid; Describe states that number like any other limit.
+    doc["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = plan.max_jobs
+    timestamp = now()
+    doc.update(
+        HyperParameterTuningJobArn=arn,
+        HyperParameterTuningJobStatus="InProgress",
+        CreationTime=timestamp,
+        LastModifiedTime=timestamp,
+    )
+    doc[TRIALS] = []
+    if not service.store.insert(KIND, name, arn, doc):
+        _check_name_is_free(service, name)
+    if params.get("Tags"):
+        service.store.add_tags(arn, params["Tags"])
+    run = HyperParameterTuningJobRun(service, name, plan, params.get("Tags"))
+    service.tuning_runs[name] = run
+    service.start_background(f"tuning-{name}", run.run)
+    return {"HyperParameterTuningJobArn": arn}
+
+
+def _check_name_is_free(service, name: str) -> None:
+    # Tuning job names are not case sensitive.
+    for doc in service.store.list(KIND):
+        if doc["HyperParameterTuningJobName"].lower() == name.lower():
+            raise ResourceInUse(
+                f"A hyperparameter tuning job named {doc['HyperParameterTuningJobName']} already exists "
+                f"({doc['HyperParameterTuningJobArn']}). Tuning job names must be unique within an "
+                "account and region, ignoring case: choose another name."
+            )
+
+
+@operation("DescribeHyperParameterTuningJob")
+def describe_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[str, Any]:
+    return describe_tuning_job(service, get_tuning_job(service, params["HyperParameterTuningJobName"]))
+
+
+def describe_tuning_job(service, doc: dict[str, Any]) -> dict[str, Any]:
+    """The stored document plus what is derived from the training jobs."""
+    result = {key: value for key, value in doc.items() if key != TRIALS}
+    summaries = training_job_summaries(service, doc)
+    statuses = [s["TrainingJobStatus"] for s in summaries]
+    objectives = [s["ObjectiveStatus"] for s in summaries]
+    result["TrainingJobStatusCounters"] = {
+        "Completed": statuses.count("Completed"),
+        "InProgress": statuses.count("InProgress") + statuses.count("Stopping"),
+        "RetryableError": 0,
+        "NonRetryableError": statuses.count("Failed"),
+        "Stopped": statuses.count("Stopped"),
+    }
+    result["ObjectiveStatusCounters"] = {
+        "Succeeded": objectives.count("Succeeded"),
+        "Pending": objectives.count("Pending"),
+        "Failed": objectives.count("Failed"),
+    }
+    completed = [
+        s for s in summaries if s["TrainingJobStatus"] == "Completed" and "FinalHyperParameterTuningJobObjectiveMetric" in s
+    ]
+    if completed:
+        result["BestTrainingJob"] = _best(completed)
+        result["TuningJobCompletionDetails"] = {"NumberOfTrainingJobsObjectiveNotImproving": _not_improving(completed)}
+    ended = doc.get("HyperParameterTuningEndTime") or time.time()
+    result["ConsumedResources"] = {"RuntimeInSeconds": int(ended - doc["CreationTime"])}
+    return result
+
+
+def _value(summary: dict[str, Any]) -> float:
+    metric = summary["FinalHyperParameterTuningJobObjectiveMetric"]
+    return metric["Value"] if metric["Type"] == "Minimize" else -metric["Value"]
+
+
+def _best(completed: list[dict[str, Any]]) -> dict[str, Any]:
+    # min() keeps the first of equal values: the earliest job wins a tie.
+    return min(completed, key=_value)
+
+
+def _not_improving(completed: list[dict[str, Any]]) -> int:
+    best, count = None, 0
+    for summary in completed:
+        if best is None or _value(summary) < best:
+            best, count = _value(summary), 0
+        else:
+            count += 1
+    return count
+
+
+def _objective(doc: dict[str, Any], definition_name: str | None) -> dict[str, str]:
+    if "TrainingJobDefinition" in doc:
+        return doc["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    for definition in doc["TrainingJobDefinitions"]:
+        if definition["DefinitionName"] == definition_name:
+            return definition["TuningObjective"]
+    raise KeyError(definition_name)
+
+
+def training_job_summaries(service, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """``HyperParameterTrainingJobSummary`` of every training job the tuning job launched, oldest first."""
+    summaries = []
+    for trial in doc.get(TRIALS, []):
+        job = service.store.get("TrainingJob", trial["TrainingJobName"])
+        if job is None:
+            continue
+        summary = {
+            **pick(trial, "TrainingJobDefinitionName", "TrainingJobName", "TunedHyperParameters"),
+            **pick(job, "TrainingJobArn", "CreationTime", "TrainingStartTime", "TrainingEndTime", "TrainingJobStatus",
+                   "FailureReason"),
+            "TuningJobName": doc["HyperParameterTuningJobName"],
+        }  # fmt: skip
+        objective = _objective(doc, trial.get("TrainingJobDefinitionName"))
+        value = objective_value(job, objective["MetricName"])
+        if job["TrainingJobStatus"] not in TERMINAL:
+            summary["ObjectiveStatus"] = "Pending"
+        elif value is None:
+            summary["ObjectiveStatus"] = "Failed"
+        else:
+            summary["ObjectiveStatus"] = "Succeeded"
+            summary["FinalHyperParameterTuningJobObjectiveMetric"] = {**objective, "Value": value}
+        summaries.append(summary)
+    return summaries
+
+
+@operation("ListHyperParameterTuningJobs")
+def list_hyper_parameter_tuning_jobs(service, params: dict[str, Any]) -> dict[str, Any]:
+    def summary(doc: dict[str, Any]) -> dict[str, Any]:
+        described = describe_tuning_job(service, doc)
+        return {
+            **pick(
+                described, "HyperParameterTuningJobName", "HyperParameterTuningJobArn",
+                "HyperParameterTuningJobStatus", "CreationTime", "HyperParameterTuningEndTime",
+                "LastModifiedTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters",
+            ),  # fmt: skip
+            "Strategy": doc["HyperParameterTuningJobConfig"]["Strategy"],
+            "ResourceLimits": doc["HyperParameterTuningJobConfig"]["ResourceLimits"],
+        }
+
+    return list_page(
+        service.store.list(KIND),
+        {"SortBy": "Name", "SortOrder": "Ascending", **params},
+        name_key="HyperParameterTuningJobName",
+        status_key="HyperParameterTuningJobStatus",
+        summary=summary,
+        result_key="HyperParameterTuningJobSummaries",
+    )
+
+
+@operation("ListTrainingJobsForHyperParameterTuningJob")
+def list_training_jobs_for_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[str, Any]:
+    doc = get_tuning_job(service, params["HyperParameterTuningJobName"])
+    summaries = training_job_summaries(service, doc)
+    if "StatusEquals" in params:
+        summaries = [s for s in summaries if s["TrainingJobStatus"] == params["StatusEquals"]]
+    sort_by = params.get("SortBy", "Name")
+    if sort_by == "FinalObjectiveMetricValue":
+        # As on SageMaker: jobs without an objective value are left out of this ordering.
+        summaries = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
+        key = lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]  # noqa: E731
+    else:
+        field = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}[sort_by]
+        key = lambda s: s[field]  # noqa: E731
+    summaries.sort(key=key, reverse=params.get("SortOrder", "Ascending") == "Descending")
+    start = _page_start(params.get("NextToken"))
+    size = params.get("MaxResults", DEFAULT_PAGE_SIZE)
+    result: dict[str, Any] = {"TrainingJobSummaries": summaries[start : start + size]}
+    if start + size < len(summaries):
+        result["NextToken"] = str(start + size)
+    return result
+
+
+def _page_start(token: str | None) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise ValidationException(f"The NextToken '{token}' is not valid: pass the value a previous call returned.")
+    return int(token)
+
+
+@operation("StopHyperParameterTuningJob")
+def stop_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["HyperParameterTuningJobName"]
+    doc = get_tuning_job(service, name)
+    if doc["HyperParameterTuningJobStatus"] != "InProgress":
+        raise ValidationException(
+            f"The tuning job '{name}' is {doc['HyperParameterTuningJobStatus']}; only an InProgress "
+            "tuning job can be stopped."
+        )
+    run = service.tuning_runs.get(name)
+    stopped_at = now()
+
+    def mark(d: dict[str, Any]) -> None:
+        if run is None:  # nothing is running it any more: it stops at once
+            d.update(HyperParameterTuningJobStatus="Stopped", HyperParameterTuningEndTime=stopped_at)
+        else:
+            d["HyperParameterTuningJobStatus"] = "Stopping"
+        d["LastModifiedTime"] = stopped_at
+
+    service.store.update(KIND, name, mark)
+    if run is not None:
+        run.stop()
+    return {}

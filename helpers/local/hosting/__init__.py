@@ -1,0 +1,1 @@
+"""Real-time hosting: model-server fleets behind endpoints, and the InvokeEndpoint router."""

@@ -1,0 +1,156 @@
+"""The processes behind an endpoint: per production variant, ``InitialInstanceCount`` model servers.
+
+A ``Fleet`` is one deployment of one endpoint config. UpdateEndpoint builds a new fleet next to
+the old one and the router switches between them atomically, so no request meets a half-built
+deployment. A monitor replaces any model server that dies while its fleet is serving.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..images import resolve_image
+from ..jobs.model_data import unpack_model
+from ..runner import LogSink, ModelServer, ModelServerError
+
+
+class FleetError(Exception):
+    """The fleet could not become healthy; the message becomes the endpoint's FailureReason."""
+
+
+@dataclass
+class Instance:
+    server: ModelServer
+    instance_id: str
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def alive(self) -> bool:
+        return self.server.container.running
+
+
+@dataclass
+class Variant:
+    name: str
+    model_name: str
+    image: str
+    module: str
+    ml_root: Path
+    environment: dict[str, str]
+    weight: float
+    instances: list[Instance] = field(default_factory=list)
+    _turn: itertools.count = field(default_factory=itertools.count)
+
+    def pick_instance(self) -> Instance:
+        # Round-robin over the instances currently serving (the list is replaced, never mutated).
+        serving = self.instances
+        return serving[next(self._turn) % len(serving)]
+
+
+class Fleet:
+    def __init__(self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]], root: Path, region: str):
+        self.endpoint = endpoint
+        self.config_name = config["EndpointConfigName"]
+        self.region = region
+        self.deployment = uuid.uuid4().hex[:8]
+        self.root = root / self.deployment
+        self.in_flight = 0  # changed only on the router's event loop
+        self.variants: dict[str, Variant] = {}
+        for spec in config["ProductionVariants"]:
+            model = models[spec["ModelName"]]
+            container = model.get("PrimaryContainer") or model["Containers"][0]
+            self.variants[spec["VariantName"]] = Variant(
+                name=spec["VariantName"],
+                model_name=spec["ModelName"],
+                image=container["Image"],
+                module=resolve_image(container["Image"]),
+                ml_root=self.root / spec["VariantName"],
+                environment=dict(container.get("Environment", {})),
+                weight=float(spec.get("InitialVariantWeight", 1.0)),
+            )
+        self._counts = {s["VariantName"]: int(s.get("InitialInstanceCount", 1)) for s in config["ProductionVariants"]}
+        self._model_urls = {
+            s["VariantName"]: (models[s["ModelName"]].get("PrimaryContainer") or models[s["ModelName"]]["Containers"][0]).get("ModelDataUrl")
+            for s in config["ProductionVariants"]
+        }
+        self._lock = threading.Lock()
+
+    def start(self, counts: dict[str, int] | None = None, model_dirs: dict[str, Path] | None = None) -> None:
+        """Unpack each variant's model and start all its instances in parallel; raise FleetError."""
+        counts = {**self._counts, **(counts or {})}
+        try:
+            for name, variant in self.variants.items():
+                if model_dirs and name in model_dirs and model_dirs[name].exists():
+                    variant.ml_root = model_dirs[name].parent
+                else:
+                    unpack_model(self._model_urls[name], variant.ml_root / "model")
+            jobs = [(v, counts[v.name]) for v in self.variants.values()]
+            with ThreadPoolExecutor(max_workers=max(1, sum(c for _, c in jobs))) as pool:
+                started = [pool.submit(self._start_instance, v) for v, count in jobs for _ in range(count)]
+                for future in started:
+                    future.result()
+        except Exception as exc:
+            self.stop()
+            message = exc.args[0] if exc.args else repr(exc)
+            raise FleetError(f"{message}") from exc
+
+    def _start_instance(self, variant: Variant) -> Instance:
+        instance_id = f"i-{uuid.uuid4().hex[:17]}"
+        sink = LogSink(self.region, f"/aws/sagemaker/Endpoints/{self.endpoint}", f"{variant.name}/{instance_id}")
+        server = ModelServer(variant.module, variant.ml_root, sink.write, variant.environment)
+        try:
+            server.wait_until_healthy()
+        except ModelServerError as exc:
+            server.stop()
+            raise FleetError(f"The model server for variant {variant.name} failed its health check: {exc}") from exc
+        instance = Instance(server, instance_id)
+        with self._lock:
+            variant.instances = [*variant.instances, instance]  # copy-on-write: the router reads lock-free
+        return instance
+
+    def scale(self, variant_name: str, count: int) -> None:
+        variant = self.variants[variant_name]
+        while len(variant.instances) < count:
+            self._start_instance(variant)
+        while len(variant.instances) > count:
+            with self._lock:
+                gone, variant.instances = variant.instances[-1], variant.instances[:-1]
+            gone.server.stop()
+
+    def replace_dead_instances(self) -> int:
+        """Start a new server for every one that died; returns how many were replaced."""
+        replaced = 0
+        for variant in self.variants.values():
+            for instance in list(variant.instances):
+                if instance.alive:
+                    continue
+                with self._lock:
+                    variant.instances = [i for i in variant.instances if i is not instance]
+                try:
+                    self._start_instance(variant)
+                    replaced += 1
+                except FleetError:
+                    pass  # tried again on the next round
+        return replaced
+
+    def model_dirs(self) -> dict[str, str]:
+        return {name: str(v.ml_root / "model") for name, v in self.variants.items()}
+
+    def stop(self) -> None:
+        for variant in self.variants.values():
+            for instance in variant.instances:
+                instance.server.stop()
+            variant.instances = []
+
+    def remove_files(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,95 @@
+"""Inference like the built-in Linear Learner, from ``model/model_algo-1``.
+
+Requests: ``text/csv`` (rows of features, no label), ``application/json``
+(``{"instances": [{"features": [...]}, ...]}``, or ``{"features": [...]}``) and
+``application/jsonlines`` (one ``{"features": [...]}`` per line).
+
+Responses (``application/json`` when no Accept is sent):
+
+* ``application/json``: ``{"predictions": [{"score": 24.1}, ...]}``; classifiers add
+  ``predicted_label`` and a multiclass ``score`` is the list of class probabilities;
+* ``application/jsonlines``: one such prediction object per line;
+* ``text/csv``: one line per record: the score for a regressor, ``predicted_label,score`` for a
+  binary classifier, ``predicted_label,p0,p1,...`` for a multiclass classifier.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..container import AlgorithmError
+from ..payloads import parse_csv, parse_json_instances, parse_jsonlines
+from ..serving import InvocationError, choose_accept, default_accept, is_batch, media_type
+from . import MODEL_FILE
+from .model import LinearModel
+
+CSV, JSON, JSONLINES = "text/csv", "application/json", "application/jsonlines"
+ACCEPTS = (JSON, JSONLINES, CSV)
+PARSERS = {CSV: parse_csv, JSON: parse_json_instances, JSONLINES: parse_jsonlines}
+
+
+class LinearLearnerHandler:
+    """``(body, content_type, accept) -> (bytes, content_type)`` for one linear model."""
+
+    def __init__(self, model: LinearModel, batch: bool = False, accept_default: str = JSON):
+        self.model = model
+        self.batch = batch
+        self.accept_default = accept_default
+
+    def __call__(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        request_type = media_type(content_type) or CSV
+        parse = PARSERS.get(request_type)
+        if parse is None:
+            raise InvocationError(
+                415,
+                f"Content type {request_type} is not supported by Linear Learner in the local service. "
+                f"Supported content types: {', '.join(PARSERS)}.",
+            )
+        answer_type = choose_accept(accept, ACCEPTS, self.accept_default)
+        features = parse(body)
+        if features.shape[1] != self.model.feature_dim:
+            raise InvocationError(
+                400,
+                f"Each record needs {self.model.feature_dim} features (feature_dim) but the request has "
+                f"{features.shape[1]}.",
+            )
+        scores = self.model.scores(features.astype(np.float64))
+        return self._encode(scores, answer_type), answer_type
+
+    def _encode(self, scores: np.ndarray, answer_type: str) -> bytes:
+        classifier = self.model.predictor_type != "regressor"
+        labels = self.model.labels(scores).tolist() if classifier else None
+        values = scores.tolist()
+        if answer_type == CSV:
+            if not classifier:
+                lines = [str(v) for v in values]
+            else:
+                lines = [
+                    ",".join(map(str, [label] + (v if isinstance(v, list) else [v])))
+                    for label, v in zip(labels, values, strict=True)
+                ]
+            text = "\n".join(lines)
+            return (text + "\n" if self.batch else text).encode()
+        if classifier:
+            records = [
+                {"score": v, "predicted_label": label} for v, label in zip(values, labels, strict=True)
+            ]
+        else:
+            records = [{"score": v} for v in values]
+        if answer_type == JSON:
+            return json.dumps({"predictions": records}).encode()
+        return ("\n".join(json.dumps(r) for r in records) + "\n").encode()
+
+
+def load_handler(model_dir: Path) -> LinearLearnerHandler:
+    path = model_dir / MODEL_FILE
+    if not path.exists():
+        raise AlgorithmError(f"no {MODEL_FILE} in {model_dir}")
+    try:
+        model = LinearModel.load(path)
+    except (ValueError, KeyError, OSError) as exc:
+        raise AlgorithmError(f"{path.name} is not a Linear Learner model from this service: {exc}") from exc
+    return LinearLearnerHandler(model, batch=is_batch(), accept_default=default_accept(JSON))

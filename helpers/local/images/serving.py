@@ -1,0 +1,171 @@
+"""A small, fast model server on the SageMaker inference contract.
+
+One process, one event loop (uvicorn with the httptools parser) bound to 127.0.0.1 on
+``SAGEMAKER_BIND_TO_PORT``. It answers
+
+* ``GET /ping`` with 200: the model is loaded before the port opens, so a reachable server is healthy;
+* ``GET /execution-parameters`` with what batch transform should use;
+* ``POST /invocations`` by calling the image's handler ``(body, content_type, accept) -> (bytes,
+  content_type)``; an empty body is 204, and :class:`InvocationError` becomes its status and message.
+
+The app is plain ASGI rather than a framework so a one-row request costs tens of microseconds.
+Small requests run on the event loop itself (no thread hop); large ones go to a worker thread so
+``/ping`` stays responsive while a big batch is predicted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
+DEFAULT_PORT = 8080
+DEFAULT_ACCEPT_ENV = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
+EXECUTION_PARAMETERS = {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
+# Above this many bytes a request is predicted off the event loop.
+OFFLOAD_BYTES = 256 * 1024
+
+InvocationHandler = Callable[[bytes, str, str], tuple[bytes, str]]
+
+
+class InvocationError(Exception):
+    """A request the model cannot answer: 400 bad payload, 406 bad Accept, 415 bad Content-Type."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def media_type(header: str | None) -> str:
+    """``text/csv; charset=utf-8`` -> ``text/csv``."""
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def choose_accept(accept: str | None, supported: Sequence[str], default: str) -> str:
+    """The first supported type the client accepts; ``default`` when it names none or ``*/*``."""
+    if not accept:
+        return default
+    for part in accept.split(","):
+        wanted = media_type(part)
+        if wanted in ("", "*/*"):
+            return default
+        if wanted in supported:
+            return wanted
+    raise InvocationError(
+        406, f"Accept type {accept} is not supported. Please use one of: {', '.join(supported)}."
+    )
+
+
+def default_accept(image_default: str) -> str:
+    """The response type for requests without Accept; a model's Environment may override it."""
+    return media_type(os.environ.get(DEFAULT_ACCEPT_ENV)) or image_default
+
+
+def is_batch() -> bool:
+    """True inside a batch transform job (SageMaker sets ``SAGEMAKER_BATCH``)."""
+    return os.environ.get("SAGEMAKER_BATCH", "").lower() in ("1", "true", "yes")
+
+
+_TEXT = b"text/plain; charset=utf-8"
+
+
+class ModelServerApp:
+    """The ASGI application around one invocation handler."""
+
+    def __init__(self, handler: InvocationHandler, offload_bytes: int = OFFLOAD_BYTES):
+        self.handler = handler
+        self.offload_bytes = offload_bytes
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="invocations")
+        self._parameters = json.dumps(EXECUTION_PARAMETERS).encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/invocations" and method == "POST":
+            status, body, content_type = await self._invoke(scope, receive)
+        elif path == "/ping" and method in ("GET", "HEAD"):
+            status, body, content_type = 200, b"", _TEXT
+        elif path == "/execution-parameters" and method == "GET":
+            status, body, content_type = 200, self._parameters, b"application/json"
+        else:
+            status, body, content_type = 404, f"No route for {method} {path}".encode(), _TEXT
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _invoke(self, scope: dict[str, Any], receive: Callable) -> tuple[int, bytes, bytes]:
+        payload = await _read_body(receive)
+        if not payload:
+            return 204, b"", _TEXT
+        content_type = accept = ""
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"accept":
+                accept = value.decode("latin-1")
+        try:
+            if len(payload) > self.offload_bytes:
+                loop = asyncio.get_running_loop()
+                answer, answer_type = await loop.run_in_executor(
+                    self._executor, self.handler, payload, content_type, accept
+                )
+            else:
+                answer, answer_type = self.handler(payload, content_type, accept)
+        except InvocationError as exc:
+            return exc.status, exc.message.encode(), _TEXT
+        except Exception as exc:
+            traceback.print_exc(file=sys.stdout)
+            return 500, f"Unable to evaluate payload provided: {exc}".encode(), _TEXT
+        return 200, answer, answer_type.encode()
+
+
+async def _read_body(receive: Callable) -> bytes:
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    chunks = [body]
+    while message.get("more_body"):
+        message = await receive()
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
+
+
+def serve(handler: InvocationHandler, port: int | None = None) -> None:
+    """Serve ``handler`` on 127.0.0.1 until SIGTERM/SIGINT."""
+    import gc
+
+    import uvicorn
+
+    # The model is loaded: keep the collector from rescanning it during requests.
+    gc.collect()
+    gc.freeze()
+    port = port or int(os.environ.get(PORT_ENV, DEFAULT_PORT))
+    print(f"Model server listening on 127.0.0.1:{port}", flush=True)
+    config = uvicorn.Config(
+        ModelServerApp(handler),
+        host="127.0.0.1",
+        port=port,
+        http="httptools",
+        loop="asyncio",
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        date_header=False,
+        timeout_keep_alive=60,
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,234 @@
+"""Training like the built-in XGBoost algorithm: channels ``train`` and ``validation``, real xgboost.
+
+Per boosting round it prints ``[i]<TAB>train-<metric>:v<TAB>validation-<metric>:v`` as the container
+does, stops early on the validation channel when ``early_stopping_rounds`` is set, and saves the
+booster as ``model/xgboost-model``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+
+from ..container import AlgorithmError, TrainingEnvironment
+from ..training_data import read_csv_channel, read_libsvm_channel
+from . import MODEL_FILE, custom_metrics, metrics
+from .hyperparameters import NATIVE_METRICS, booster_params, validate
+
+CHANNELS = ("train", "validation")
+CSV, LIBSVM = "csv", "libsvm"
+_LIBSVM_TYPES = ("libsvm", "text/libsvm", "text/x-libsvm")
+_UNSUPPORTED_LOCALLY = (
+    "parquet",
+    "application/x-parquet",
+    "recordio-protobuf",
+    "application/x-recordio-protobuf",
+)
+_ACCEPTED = (
+    "csv, libsvm, parquet, recordio-protobuf, text/csv, text/libsvm, text/x-libsvm, "
+    "application/x-parquet, application/x-recordio-protobuf"
+)
+
+# Failures of xgboost that come from the learner's data or settings (the container's list).
+CUSTOMER_ERRORS = (
+    "label must be in [0,1] for logistic regression",
+    "label must be in [0, num_class)",
+    "Target is multiclass but average='binary'",
+    "feature_names mismatch",
+    "Check failed: preds.size() == info.labels_.size()",
+    "AUC: the dataset only contains pos or neg samples",
+    "base_score must be in (0,1) for logistic loss",
+    "label must be nonnegative",
+    "Parameter reg_lambda should be greater equal to 0",
+)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%Y-%m-%d:%H:%M:%S')}:INFO] {message}", flush=True)
+
+
+def warn(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] WARNING: {message}", flush=True)
+
+
+def train(env: TrainingEnvironment) -> None:
+    log("Running XGBoost Sagemaker in algorithm mode")
+    values = validate(env.hyperparameters)
+    formats = validate_channels(env)
+    params, warnings = booster_params(values)
+    log(f"Hyperparameters: {env.hyperparameters}")
+
+    dtrain = load_dmatrix(env, "train", formats["train"], csv_weights=values.get("csv_weights", 0))
+    if dtrain is None:
+        raise AlgorithmError(f"No data in training channel path {env.channel_dir('train')}")
+    dval = None
+    if "validation" in formats:
+        dval = load_dmatrix(env, "validation", formats["validation"], width=dtrain.num_col())
+        if dval is None:
+            raise AlgorithmError(f"No data in validation channel path {env.channel_dir('validation')}")
+        if dval.num_col() != dtrain.num_col():
+            raise AlgorithmError(
+                f"The validation channel has {dval.num_col()} features but the train channel has "
+                f"{dtrain.num_col()}; both need the same columns (label first, then the features)."
+            )
+    log("Single node training.")
+    log(f"Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns")
+    if dval is not None:
+        log(f"Validation matrix has {dval.num_row()} rows")
+    for message in warnings:
+        warn(message)
+
+    booster = run_boosting(params, values, dtrain, dval)
+    save_model(booster, env.model_dir)
+
+
+def validate_channels(env: TrainingEnvironment) -> dict[str, str]:
+    """``{channel: "csv" | "libsvm"}``, failing as the container does on missing or unknown channels."""
+    if "train" not in env.input_data_config:
+        raise AlgorithmError("Missing required channel: train")
+    formats = {}
+    for channel, config in env.input_data_config.items():
+        if channel not in CHANNELS:
+            raise AlgorithmError(f"Extraneous channel found: {channel}")
+        formats[channel] = data_format(config.get("ContentType"))
+    if len(set(formats.values())) > 1:
+        raise AlgorithmError("The train and validation channels must have the same ContentType.")
+    return formats
+
+
+def data_format(content_type: str | None) -> str:
+    if content_type is None:
+        return LIBSVM  # the container's default, so CSV data needs ContentType text/csv
+    value = content_type.strip().lower()
+    media, _, params = value.partition(";")
+    media = media.strip()
+    if media in _LIBSVM_TYPES:
+        return LIBSVM
+    if media in ("csv", "text/csv"):
+        label_size = dict(p.strip().split("=", 1) for p in params.split(";") if "=" in p).get("label_size")
+        if label_size not in (None, "1"):
+            raise AlgorithmError(
+                f"{content_type} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1"
+            )
+        return CSV
+    if media in _UNSUPPORTED_LOCALLY:
+        raise AlgorithmError(
+            f"ContentType {content_type} is accepted by SageMaker's XGBoost but not by the local "
+            "service; write the data as CSV (ContentType text/csv) or LIBSVM (text/libsvm)."
+        )
+    raise AlgorithmError(f"{content_type} is not an accepted ContentType: {_ACCEPTED}.")
+
+
+def load_dmatrix(
+    env: TrainingEnvironment, channel: str, data_format: str, csv_weights: int = 0, width: int = 0
+):
+    """The channel as an ``xgboost.DMatrix`` (None when it holds no rows)."""
+    files = env.channel_files(channel)
+    if data_format == CSV:
+        log("Determined delimiter of CSV input is ','")
+        matrix = read_csv_channel(channel, files)
+        if matrix.shape[0] == 0:
+            return None
+        first_feature = 2 if csv_weights == 1 else 1
+        weight = matrix[:, 1] if csv_weights == 1 else None
+        return xgb.DMatrix(matrix[:, first_feature:], label=matrix[:, 0], weight=weight, missing=np.nan)
+    features, labels = read_libsvm_channel(channel, files)
+    if features is None or features.shape[0] == 0:
+        return None
+    if width > features.shape[1]:
+        # A validation file may not mention the highest feature index of the training data.
+        features.resize((features.shape[0], width))
+    return xgb.DMatrix(features, label=labels)
+
+
+class RoundLogger(xgb.callback.TrainingCallback):
+    """Prints each round's evaluation like xgboost's own monitor: ``[i]<TAB>data-metric:value``."""
+
+    def after_iteration(self, model, epoch: int, evals_log: dict) -> bool:
+        print(format_round(epoch, evals_log, -1), flush=True)
+        return False
+
+
+def format_round(epoch: int, evals_log: dict[str, dict[str, list[float]]], index: int) -> str:
+    parts = [f"[{epoch}]"]
+    for data, results in evals_log.items():
+        for metric, history in results.items():
+            parts.append(f"{data}-{metric}:{history[index]:.5f}")
+    return "\t".join(parts)
+
+
+def run_boosting(params: dict[str, Any], values: dict[str, Any], dtrain, dval):
+    objective = params.get("objective", "reg:squarederror")
+    requested = list(values.get("eval_metric", []))
+    tuning_metric = values.get("_tuning_objective_metric")
+    if tuning_metric:
+        log(f"Setting up HPO optimized metric to be : {tuning_metric.split(':', 1)[1]}")
+        requested = sorted(set(requested) | {tuning_metric.split(":", 1)[1]})
+    native = [m for m in requested if m.split("@")[0] in NATIVE_METRICS]
+    custom = [m for m in requested if m in custom_metrics.NAMES]
+    if native:
+        params["eval_metric"] = native
+
+    evals = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
+    callbacks = [RoundLogger()]
+    rounds = values.get("early_stopping_rounds")
+    if rounds:
+        stop_metric = (
+            tuning_metric.split(":", 1)[1] if tuning_metric else (requested[-1] if requested else None)
+        )
+        callbacks.append(
+            xgb.callback.EarlyStopping(
+                rounds=rounds,
+                metric_name=stop_metric,
+                data_name=evals[-1][1],
+                maximize=_maximize(stop_metric) if stop_metric else None,
+                save_best=False,
+            )
+        )
+        watched = f"{evals[-1][1]}-{stop_metric}" if stop_metric else f"the {evals[-1][1]} metric"
+        log(f"Will train until {watched} hasn't improved in {rounds} rounds.")
+
+    history: dict[str, dict[str, list[float]]] = {}
+    try:
+        booster = xgb.train(
+            params,
+            dtrain,
+            num_boost_round=values["num_round"],
+            evals=evals,
+            custom_metric=custom_metrics.custom_metric(custom, objective) if custom else None,
+            callbacks=callbacks,
+            evals_result=history,
+            verbose_eval=False,
+        )
+    except xgb.core.XGBoostError as exc:
+        raise _training_failure(exc) from exc
+    if rounds and booster.num_boosted_rounds() < values["num_round"]:
+        best = int(booster.best_iteration)
+        print(f"Stopping. Best iteration:\n{format_round(best, history, best)}", flush=True)
+    return booster
+
+
+def _maximize(metric: str) -> bool:
+    name = metric.split("@")[0]
+    return name in metrics.MAXIMIZE
+
+
+def _training_failure(exc: Exception) -> Exception:
+    message = str(exc).split("Stack trace:")[0].strip()
+    for known in CUSTOMER_ERRORS:
+        if known in message:
+            detail = message.splitlines()[-1] if message else known
+            return AlgorithmError(detail.split(": ", 1)[-1] if "Check failed" not in detail else detail)
+    return RuntimeError(f"XGB train call failed with exception:\n {message}")
+
+
+def save_model(booster, model_dir: Path) -> Path:
+    model_dir.mkdir(parents=True, exist_ok=True)
+    path = model_dir / MODEL_FILE
+    # UBJSON bytes: what Booster.save_model writes by default, without its file-extension warning.
+    path.write_bytes(bytes(booster.save_raw(raw_format="ubj")))
+    return path

@@ -1,0 +1,252 @@
+"""A hyperparameter tuning job's run: start training jobs, watch them, stop the hopeless, finish.
+
+One thread per tuning job. It keeps up to ``MaxParallelTrainingJobs`` training jobs in flight
+(capped at the number of CPUs, since every training job is a real process here), reads each
+running job's objective from its log as it trains for the early-stopping rules, and feeds every
+finished job's objective back to the search strategy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..api.training import start_training_job, training_job_document
+from ..lifecycle import add_transition
+from ..tuning.plan import DefinitionPlan, TuningPlan
+
+log = logging.getLogger("helpers.local")
+
+KIND = "HyperParameterTuningJob"
+TRAINING_KIND = "TrainingJob"
+TRIALS = "TrainingJobs"  # the tuning job's own record of its training jobs (not part of Describe)
+POLL_SECONDS = 0.05
+TERMINAL = ("Completed", "Failed", "Stopped")
+# When the first training jobs all end without an objective, the rest would too: give up early.
+FAILURES_BEFORE_GIVING_UP = 3
+
+
+def training_job_name(tuning_job_name: str, index: int) -> str:
+    """``<tuning job>-<NNN>-<8 hex>``, as SageMaker names a tuning job's training jobs."""
+    return f"{tuning_job_name}-{index + 1:03d}-{uuid.uuid4().hex[:8]}"
+
+
+def objective_value(training_job: dict[str, Any], metric_name: str) -> float | None:
+    for metric in training_job.get("FinalMetricDataList", []):
+        if metric["MetricName"] == metric_name:
+            return metric["Value"]
+    return None
+
+
+@dataclass
+class ChildJob:
+    index: int
+    name: str
+    definition: DefinitionPlan
+    local_index: int
+    run: Any  # the TrainingJobRun, kept after it leaves service.training_runs
+    history: list[float] = field(default_factory=list)
+    lines_read: int = 0
+    stopping: bool = False
+
+
+class HyperParameterTuningJobRun:
+    def __init__(self, service, name: str, plan: TuningPlan, tags: list[dict[str, str]] | None):
+        self.service = service
+        self.name = name
+        self.plan = plan
+        self.tags = tags or []
+        self.arn = service.arn("hyper-parameter-tuning-job", name)
+        self.parallel = min(plan.max_parallel, os.cpu_count() or 1)
+        self.strategies = plan.search_strategies()
+        self.rule = plan.stopping_rule()
+        self.running: dict[str, ChildJob] = {}
+        self.launched = 0
+        self.finished = 0
+        self.without_objective = 0
+        self.best: float | None = None
+        self.not_improving = 0
+        self.exhausted = False
+        self.enough = False  # a completion criterion was met: start no more jobs
+        self.failure: str | None = None
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        started = time.time()
+        if self.parallel < self.plan.max_parallel:
+            log.info(
+                "Tuning job %s: running %d training jobs at a time, not %d: this machine has %d CPUs",
+                self.name, self.parallel, self.plan.max_parallel, os.cpu_count() or 1,
+            )  # fmt: skip
+        try:
+            while not self.service.stopping.is_set():
+                self._collect_finished()
+                if self._stop.is_set() or self.failure:
+                    self._stop_running(self.failure or "Training job stopped because its tuning job was stopped")
+                elif self._out_of_time(started):
+                    self._stop_running("Training job stopped: its tuning job reached MaxRuntimeInSeconds")
+                else:
+                    self._watch_running()
+                    self._launch()
+                if not self.running and not self._can_launch():
+                    break
+                time.sleep(POLL_SECONDS)
+            else:
+                return  # the service is shutting down; the next start marks this job Failed
+            self._finish()
+        except Exception as exc:  # never leave a tuning job InProgress forever
+            log.exception("Tuning job %s failed", self.name)
+            self.failure = f"InternalServerError: the local service failed while tuning: {exc!r}"
+            self._stop_running(self.failure)
+            self._finish()
+        finally:
+            self.service.tuning_runs.pop(self.name, None)
+
+    # -- starting training jobs ---------------------------------------------------------------
+
+    def _can_launch(self) -> bool:
+        return not (
+            self._stop.is_set() or self.failure or self.exhausted or self.enough or self.launched >= self.plan.max_jobs
+        )
+
+    def _launch(self) -> None:
+        while self._can_launch() and len(self.running) < self.parallel:
+            number, local_index = self.plan.assign(self.launched)
+            strategy = self.strategies[number]
+            if not strategy.ready(local_index):
+                return
+            tuned = strategy.suggest(local_index)
+            if tuned is None:
+                self.exhausted = True
+                return
+            self._start_child(self.plan.definitions[number], local_index, tuned)
+
+    def _start_child(self, definition: DefinitionPlan, local_index: int, tuned: dict[str, str]) -> None:
+        name = training_job_name(self.name, self.launched)
+        doc = training_job_document(
+            self.service, definition.training_job_request(name, tuned), tuning_job_arn=self.arn
+        )
+        trial = {"TrainingJobName": name, "TunedHyperParameters": tuned}
+        if definition.name:
+            trial["TrainingJobDefinitionName"] = definition.name
+
+        def record(d: dict[str, Any]) -> None:
+            d[TRIALS].append(trial)
+            d["LastModifiedTime"] = time.time()
+
+        self.service.store.update(KIND, self.name, record)
+        # Tags given to a tuning job are added to every training job it launches.
+        start_training_job(self.service, doc, self.tags)
+        run = self.service.training_runs.get(name)
+        self.running[name] = ChildJob(self.launched, name, definition, local_index, run)
+        self.launched += 1
+
+    # -- watching them ------------------------------------------------------------------------
+
+    def _read_history(self, child: ChildJob) -> bool:
+        """Parse the log lines written since the last look; True if the objective moved on."""
+        sink = getattr(child.run, "sink", None)
+        if sink is None:
+            return False
+        lines = sink.lines[child.lines_read :]
+        child.lines_read += len(lines)
+        values = child.definition.objective.history(lines)
+        child.history.extend(values)
+        return bool(values)
+
+    def _watch_running(self) -> None:
+        for child in list(self.running.values()):
+            if self._read_history(child) and not child.stopping:
+                reason = self.rule.should_stop(child.index, child.history)
+                if reason:
+                    self._stop_child(child, reason)
+
+    def _stop_child(self, child: ChildJob, reason: str) -> None:
+        if child.stopping:
+            return
+        child.stopping = True
+
+        def mark_stopping(d: dict[str, Any]) -> None:
+            if d["TrainingJobStatus"] == "InProgress":
+                d["TrainingJobStatus"] = "Stopping"
+                add_transition(d, "Stopping", reason)
+
+        self.service.store.update(TRAINING_KIND, child.name, mark_stopping)
+        if child.run is not None:
+            child.run.stop(reason)
+
+    def _stop_running(self, reason: str) -> None:
+        for child in list(self.running.values()):
+            self._stop_child(child, reason)
+
+    def _collect_finished(self) -> None:
+        for name, child in list(self.running.items()):
+            doc = self.service.store.get(TRAINING_KIND, name)
+            if doc is None or doc["TrainingJobStatus"] not in TERMINAL:
+                continue
+            del self.running[name]
+            self._read_history(child)
+            self.rule.job_finished(child.index, child.history)
+            value = objective_value(doc, child.definition.objective.metric_name)
+            self.strategies[self.plan.definitions.index(child.definition)].report(child.local_index, value)
+            self._account(child, doc, value)
+
+    def _account(self, child: ChildJob, doc: dict[str, Any], value: float | None) -> None:
+        self.finished += 1
+        if value is None:
+            self.without_objective += 1
+            if self.without_objective == self.finished == FAILURES_BEFORE_GIVING_UP:
+                self.failure = (
+                    f"The first {FAILURES_BEFORE_GIVING_UP} training jobs all ended without a value for "
+                    f"the objective metric {child.definition.objective.metric_name}. The last one, "
+                    f"{child.name}: {doc.get('FailureReason') or 'its log never reported the metric'}"
+                )
+            return
+        if doc["TrainingJobStatus"] != "Completed":
+            return
+        objective = child.definition.objective
+        if self.best is None or objective.better(value, self.best):
+            self.best, self.not_improving = value, 0
+        else:
+            self.not_improving += 1
+        target = self.plan.target_objective
+        if target is not None and not objective.better(target, self.best):
+            self.enough = True
+        limit = self.plan.max_jobs_not_improving
+        if limit is not None and self.not_improving >= limit:
+            self.enough = True
+
+    def _out_of_time(self, started: float) -> bool:
+        limit = self.plan.max_runtime
+        if limit is not None and time.time() - started > limit:
+            self.enough = True
+            return True
+        return False
+
+    # -- ending -------------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        if self.failure:
+            status, fields = "Failed", {"FailureReason": self.failure}
+        elif self._stop.is_set():
+            status, fields = "Stopped", {}
+        else:
+            status, fields = "Completed", {}
+        ended = time.time()
+
+        def change(d: dict[str, Any]) -> None:
+            d.update(fields)
+            d["HyperParameterTuningJobStatus"] = status
+            d["HyperParameterTuningEndTime"] = ended
+            d["LastModifiedTime"] = ended
+
+        self.service.store.update(KIND, self.name, change)
+        log.info("Tuning job %s %s after %d training jobs", self.name, status.lower(), self.launched)

@@ -1,0 +1,106 @@
+"""The Hyperband strategy: many configurations, and rounds given to the ones that look promising.
+
+Every training job is started with the full budget (``MaxResource`` rounds or epochs). At rungs of
+``MinResource``, 3x, 9x... rounds, a job whose objective is not in the best third of the values
+other jobs had at that rung is stopped (asynchronous successive halving), so only promising
+configurations use the whole budget.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ValidationException
+from .early_stopping import StoppingRule
+
+# The hyperparameters that count a job's rounds or epochs; SageMaker infers MaxResource from the
+# first five, and ``num_round`` is XGBoost's.
+RESOURCE_HYPERPARAMETERS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs", "num_round")
+MAX_RESOURCE_LIMIT = 20_000
+REDUCTION_FACTOR = 3
+
+
+@dataclass(frozen=True)
+class HyperbandResource:
+    hyperparameter: str | None  # set to max_resource in every training job, when the job has one
+    min_resource: int
+    max_resource: int
+
+
+def hyperband_resource(
+    strategy_config: dict[str, Any] | None, static_hyperparameters: dict[str, str], tuned: list[str]
+) -> HyperbandResource:
+    """Read ``HyperbandStrategyConfig``, inferring ``MaxResource`` as SageMaker does."""
+    config = (strategy_config or {}).get("HyperbandStrategyConfig", {})
+    tuned_resource = [name for name in RESOURCE_HYPERPARAMETERS if name in tuned]
+    if tuned_resource:
+        raise ValidationException(
+            f"With the Hyperband strategy, {tuned_resource[0]} is the resource Hyperband allocates: "
+            "remove its range and set HyperbandStrategyConfig.MaxResource (or a static value) instead."
+        )
+    name = next((n for n in RESOURCE_HYPERPARAMETERS if n in static_hyperparameters), None)
+    max_resource = config.get("MaxResource")
+    if max_resource is None:
+        if name is None:
+            raise ValidationException(
+                "The Hyperband strategy needs HyperbandStrategyConfig.MaxResource, or one of these "
+                f"static hyperparameters to infer it from: {', '.join(RESOURCE_HYPERPARAMETERS)}."
+            )
+        try:
+            max_resource = int(static_hyperparameters[name])
+        except ValueError:
+            raise ValidationException(
+                f"Hyperband cannot infer MaxResource from {name}='{static_hyperparameters[name]}': it "
+                "is not an integer. Set HyperbandStrategyConfig.MaxResource."
+            ) from None
+    min_resource = config.get("MinResource", 1)
+    if not 1 <= min_resource <= max_resource <= MAX_RESOURCE_LIMIT:
+        raise ValidationException(
+            f"HyperbandStrategyConfig needs 1 <= MinResource <= MaxResource <= {MAX_RESOURCE_LIMIT}; "
+            f"got MinResource {min_resource}, MaxResource {max_resource}."
+        )
+    return HyperbandResource(name, min_resource, max_resource)
+
+
+class HyperbandRule(StoppingRule):
+    def __init__(self, minimize: bool, resource: HyperbandResource):
+        self.minimize = minimize
+        self.rungs: list[int] = []
+        rung = resource.min_resource
+        while rung < resource.max_resource:
+            self.rungs.append(rung)
+            rung *= REDUCTION_FACTOR
+        self._recorded: dict[int, list[float]] = defaultdict(list)  # rung -> objective values seen
+        self._passed: dict[int, set[int]] = defaultdict(set)  # job -> rungs it has been judged at
+
+    def should_stop(self, index: int, history: list[float]) -> str | None:
+        for rung in self.rungs:
+            if len(history) < rung or rung in self._passed[index]:
+                continue
+            self._passed[index].add(rung)
+            value = history[rung - 1]
+            recorded = self._recorded[rung]
+            stop = bool(recorded) and self._below_cutoff(value, recorded)
+            recorded.append(value)
+            if stop:
+                return (
+                    f"Training job stopped early by Hyperband: its objective {value:.6g} after {rung} "
+                    f"rounds is not in the best 1/{REDUCTION_FACTOR} of the training jobs at that point."
+                )
+        return None
+
+    def job_finished(self, index: int, history: list[float]) -> None:
+        # Record the rungs a job passed between two checks, so later jobs are compared with it too.
+        for rung in self.rungs:
+            if len(history) >= rung and rung not in self._passed[index]:
+                self._passed[index].add(rung)
+                self._recorded[rung].append(history[rung - 1])
+
+    def _below_cutoff(self, value: float, recorded: list[float]) -> bool:
+        if self.minimize:
+            return value > float(np.percentile(recorded, 100 / REDUCTION_FACTOR))
+        return value < float(np.percentile(recorded, 100 - 100 / REDUCTION_FACTOR))

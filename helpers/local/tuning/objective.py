@@ -1,0 +1,59 @@
+"""The tuning objective: which metric, which way is better, and how to read it from a job's log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ValidationException
+from ..images import UnknownImageError, algorithm_metrics
+from ..metrics import metric_history
+
+
+@dataclass(frozen=True)
+class Objective:
+    metric_name: str
+    type: str  # "Minimize" | "Maximize"
+    regex: str
+
+    @property
+    def minimize(self) -> bool:
+        return self.type == "Minimize"
+
+    def better(self, value: float, than: float) -> bool:
+        return value < than if self.minimize else value > than
+
+    def history(self, log_lines: list[str]) -> list[float]:
+        """The objective's value at every point the log reported it (for XGBoost: every round)."""
+        return metric_history(log_lines, self.regex)
+
+    def summary(self, value: float) -> dict[str, Any]:
+        """``FinalHyperParameterTuningJobObjectiveMetric``."""
+        return {"Type": self.type, "MetricName": self.metric_name, "Value": value}
+
+
+def builtin_metric_definitions(image_uri: str | None) -> list[dict[str, str]]:
+    """The algorithm's own metric definitions; none for an image the service does not know."""
+    if not image_uri:
+        return []
+    try:
+        return algorithm_metrics(image_uri)
+    except UnknownImageError:
+        return []
+
+
+def resolve_objective(objective: dict[str, Any], algorithm: dict[str, Any], where: str) -> Objective:
+    """Match ``HyperParameterTuningJobObjective`` to a metric the training jobs will report."""
+    name = objective["MetricName"]
+    own = algorithm.get("MetricDefinitions") or []
+    builtin = builtin_metric_definitions(algorithm.get("TrainingImage"))
+    for definition in own + builtin:
+        if definition["Name"] == name:
+            return Objective(name, objective["Type"], definition["Regex"])
+    known = [d["Name"] for d in builtin] + [d["Name"] for d in own]
+    emitted = f" It reports: {', '.join(known)}." if known else ""
+    raise ValidationException(
+        f"{where}: the objective metric '{name}' is not a metric of this algorithm.{emitted} Choose one "
+        "of those, or define it in AlgorithmSpecification.MetricDefinitions with a Regex that finds it "
+        "in the training log."
+    )

@@ -1,0 +1,87 @@
+"""Search strategies: which hyperparameters the tuning job's next training job gets.
+
+Training job ``index`` (0-based) is always suggested after jobs ``0 .. index - 1``, so a seeded
+strategy proposes the same sequence on every run. ``Hyperband`` searches like ``Random``; what makes
+it Hyperband is its stopping rule (see ``hyperband.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from ..errors import ValidationException
+from .ranges import ContinuousRange, ParameterRange
+
+MAX_GRID_SIZE = 10_000
+
+
+class SearchStrategy:
+    """Suggests hyperparameters (as strings) for training job ``index`` and learns from results."""
+
+    def ready(self, index: int) -> bool:
+        """Whether job ``index`` can be suggested now (a strategy may wait for earlier results)."""
+        return True
+
+    def suggest(self, index: int) -> dict[str, str] | None:
+        """The tuned hyperparameters of job ``index``, or None when the search space is exhausted."""
+        raise NotImplementedError
+
+    def report(self, index: int, objective: float | None) -> None:
+        """Job ``index`` ended with this objective value (None: it produced none)."""
+
+
+class RandomSearch(SearchStrategy):
+    def __init__(self, space: list[ParameterRange], seed: int):
+        self.space = space
+        self._rng = random.Random(seed)
+
+    def suggest(self, index: int) -> dict[str, str]:
+        return {r.name: r.sample(self._rng) for r in self.space}
+
+
+class GridSearch(SearchStrategy):
+    """Every combination of the categorical (and integer) values, in a fixed order."""
+
+    def __init__(self, space: list[ParameterRange]):
+        continuous = [r.name for r in space if isinstance(r, ContinuousRange)]
+        if continuous:
+            raise ValidationException(
+                "The Grid strategy searches categorical values only (integer ranges are expanded to "
+                f"every integer); these ranges are continuous: {', '.join(continuous)}. Use "
+                "CategoricalParameterRanges, or the Random or Bayesian strategy."
+            )
+        self.names = [r.name for r in space]
+        axes = [r.grid() for r in space if not isinstance(r, ContinuousRange)]
+        self.size = 1
+        for axis in axes:
+            self.size *= len(axis)
+        if self.size > MAX_GRID_SIZE:
+            raise ValidationException(
+                f"The grid has {self.size} combinations, more than the {MAX_GRID_SIZE} the local service "
+                "runs; narrow the ranges."
+            )
+        self._combinations = list(itertools.product(*axes))
+
+    def suggest(self, index: int) -> dict[str, str] | None:
+        if index >= self.size:
+            return None
+        return dict(zip(self.names, self._combinations[index], strict=True))
+
+
+def grid_size(space: list[ParameterRange]) -> int:
+    return GridSearch(space).size
+
+
+def search_strategy(
+    strategy: str, space: list[ParameterRange], seed: int, minimize: bool, max_parallel: int, max_jobs: int
+) -> SearchStrategy:
+    """The strategy named by ``HyperParameterTuningJobConfig.Strategy`` over ``space``."""
+    if strategy == "Grid":
+        return GridSearch(space)
+    if strategy == "Bayesian":
+        from .bayesian import BayesianSearch  # optuna loads in ~1 s: only when it is needed
+
+        return BayesianSearch(space, seed, minimize, max_parallel, max_jobs)
+    return RandomSearch(space, seed)
+
