@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,3 +65,18 @@ def wait_training(sm, name: str) -> dict[str, Any]:
 
 def wait_transform(sm, name: str) -> dict[str, Any]:
     return wait_for(lambda: sm.describe_transform_job(TransformJobName=name), "TransformJobStatus")
+
+
+def processes_in(folder: Path) -> list[int]:
+    """Pids of the processes whose working folder is inside ``folder`` (containers run in theirs)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue
+        if cwd.startswith(str(folder)):
+            pids.append(int(entry))
+    return sorted(pids)

@@ -31,7 +31,7 @@ def variant_summaries(config: dict[str, Any], fleet: Fleet | None, weights: dict
         name = spec["VariantName"]
         variant = fleet.variants.get(name) if fleet else None
         weight = variant.weight if variant else float(spec.get("InitialVariantWeight", 1.0))
-        count = len(variant.instances) if variant else int(spec.get("InitialInstanceCount", 1))
+        count = variant.desired_count if variant else int(spec.get("InitialInstanceCount", 1))
         image = variant.image if variant else None
         summary: dict[str, Any] = {
             "VariantName": name,
@@ -106,7 +106,7 @@ class EndpointManager:
                 counts, weights = {}, {}
                 if retain and old is not None:
                     for name, variant in old.variants.items():
-                        counts[name], weights[name] = len(variant.instances), variant.weight
+                        counts[name], weights[name] = variant.desired_count, variant.weight
                 try:
                     fleet = self._build(endpoint, config, models, counts, weights)
                 except FleetError as exc:

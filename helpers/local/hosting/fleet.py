@@ -29,6 +29,7 @@ class FleetError(Exception):
 class Instance:
     server: ModelServer
     instance_id: str
+    unreachable: bool = False  # set by the router when a connection fails; the monitor replaces it
 
     @property
     def port(self) -> int:
@@ -48,13 +49,17 @@ class Variant:
     ml_root: Path
     environment: dict[str, str]
     weight: float
+    desired_count: int = 1
     instances: list[Instance] = field(default_factory=list)
     _turn: itertools.count = field(default_factory=itertools.count)
 
-    def pick_instance(self) -> Instance:
+    def serving(self) -> list[Instance]:
+        return [i for i in self.instances if not i.unreachable]
+
+    def pick_instance(self) -> Instance | None:
         # Round-robin over the instances currently serving (the list is replaced, never mutated).
-        serving = self.instances
-        return serving[next(self._turn) % len(serving)]
+        serving = self.serving()
+        return serving[next(self._turn) % len(serving)] if serving else None
 
 
 class Fleet:
@@ -94,6 +99,8 @@ class Fleet:
                     variant.ml_root = model_dirs[name].parent
                 else:
                     unpack_model(self._model_urls[name], variant.ml_root / "model")
+            for variant in self.variants.values():
+                variant.desired_count = counts[variant.name]
             jobs = [(v, counts[v.name]) for v in self.variants.values()]
             with ThreadPoolExecutor(max_workers=max(1, sum(c for _, c in jobs))) as pool:
                 started = [pool.submit(self._start_instance, v) for v, count in jobs for _ in range(count)]
@@ -120,6 +127,7 @@ class Fleet:
 
     def scale(self, variant_name: str, count: int) -> None:
         variant = self.variants[variant_name]
+        variant.desired_count = count
         while len(variant.instances) < count:
             self._start_instance(variant)
         while len(variant.instances) > count:
@@ -128,19 +136,21 @@ class Fleet:
             gone.server.stop()
 
     def replace_dead_instances(self) -> int:
-        """Start a new server for every one that died; returns how many were replaced."""
+        """Replace every server that died or stopped answering; returns how many were started."""
         replaced = 0
         for variant in self.variants.values():
             for instance in list(variant.instances):
-                if instance.alive:
+                if instance.alive and not instance.unreachable:
                     continue
                 with self._lock:
                     variant.instances = [i for i in variant.instances if i is not instance]
+                instance.server.stop()  # reaps the process
+            while len(variant.instances) < variant.desired_count:
                 try:
                     self._start_instance(variant)
-                    replaced += 1
                 except FleetError:
-                    pass  # tried again on the next round
+                    break  # tried again on the next round
+                replaced += 1
         return replaced
 
     def model_dirs(self) -> dict[str, str]:

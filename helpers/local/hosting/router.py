@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,7 @@ from .fleet import Fleet
 
 MAX_PAYLOAD = 6 * 1024 * 1024
 MODEL_TIMEOUT_SECONDS = 60
+REPLACEMENT_WAIT_SECONDS = 30
 _FORWARDED = ("content-type", "accept", "x-amzn-sagemaker-custom-attributes")
 
 
@@ -67,11 +69,15 @@ class Router:
             fleet.in_flight -= 1
 
     async def _forward(self, endpoint: str, variant, headers: dict[str, str], body: bytes) -> tuple[int, bytes, dict[str, str]]:
-        attempts = max(1, len(variant.instances))
-        for _ in range(attempts):
-            if not variant.instances:
-                break
+        deadline = time.monotonic() + REPLACEMENT_WAIT_SECONDS
+        while True:
             instance = variant.pick_instance()
+            if instance is None:
+                # Every instance died: the monitor is starting replacements; wait for one.
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.02)
+                continue
             try:
                 async with self._client().post(
                     f"http://127.0.0.1:{instance.port}/invocations", data=body, headers=headers
@@ -81,7 +87,9 @@ class Router:
                     content_type = response.headers.get("Content-Type", "application/json")
                     attributes = response.headers.get("X-Amzn-SageMaker-Custom-Attributes")
             except (aiohttp.ClientConnectionError, ConnectionError):
-                continue  # that instance just died: the monitor replaces it, try the next one
+                # That instance just died: skip it until the monitor replaces it.
+                instance.unreachable = True
+                continue
             except asyncio.TimeoutError:
                 return _model_error(endpoint, variant.name, 0, f"The model did not answer within {MODEL_TIMEOUT_SECONDS} s.", self.region)
             if status >= 400:

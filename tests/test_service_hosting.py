@@ -1,0 +1,239 @@
+"""Endpoints: configs, create/describe/list/delete, invoke, A/B routing, blue/green updates."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import Counter
+
+import pytest
+from botocore.exceptions import ClientError
+
+from helpers.local.config import ROLE_ARN
+
+from .service_helpers import (
+    XGBOOST_IMAGE,
+    processes_in,
+    regression_csv,
+    training_request,
+    unique,
+    wait_for,
+    wait_training,
+)
+
+ROW = "1.0,2.0,3.0,4.0"
+
+
+def _train(sm, s3, bucket, key: str, seed: int, **hyperparameters) -> str:
+    s3.put_object(Bucket=bucket, Key=f"{key}/train/train.csv", Body=regression_csv(seed=seed).encode())
+    s3.put_object(Bucket=bucket, Key=f"{key}/validation/validation.csv", Body=regression_csv(40, seed=seed + 1).encode())
+    job = unique("host-train")
+    request = training_request(job, bucket, **hyperparameters)
+    for channel in request["InputDataConfig"]:
+        source = channel["DataSource"]["S3DataSource"]
+        source["S3Uri"] = source["S3Uri"].replace("/data/", f"/{key}/")
+    sm.create_training_job(**request)
+    desc = wait_training(sm, job)
+    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+    model = unique("host-model")
+    sm.create_model(
+        ModelName=model,
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": desc["ModelArtifacts"]["S3ModelArtifacts"]},
+    )
+    return model
+
+
+@pytest.fixture(scope="module")
+def models(sm, s3, bucket):
+    """Two models that answer the same row differently (num_round 1 vs 30), so a switch shows."""
+    return _train(sm, s3, bucket, "hosting-a", 10, num_round="1"), _train(sm, s3, bucket, "hosting-b", 10, num_round="30")
+
+
+def _config(sm, variants: list[tuple[str, str, int, float]]) -> str:
+    name = unique("config")
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {"VariantName": v, "ModelName": m, "InitialInstanceCount": n, "InstanceType": "ml.m5.large", "InitialVariantWeight": w}
+            for v, m, n, w in variants
+        ],
+    )
+    return name
+
+
+def _wait_endpoint(sm, name: str) -> dict:
+    return wait_for(lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus")
+
+
+def _deploy(sm, config: str) -> str:
+    name = unique("endpoint")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    desc = _wait_endpoint(sm, name)
+    assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
+    return name
+
+
+def _predict(runtime, endpoint: str, **extra) -> tuple[float, str]:
+    response = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=ROW, **extra)
+    return float(response["Body"].read()), response["InvokedProductionVariant"]
+
+
+@pytest.fixture(scope="module")
+def runtime(boto):
+    return boto.client("sagemaker-runtime")
+
+
+def test_endpoint_lifecycle_and_describe(sm, runtime, models):
+    config = _config(sm, [("AllTraffic", models[0], 2, 1.0)])
+    assert sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["InitialInstanceCount"] == 2
+    endpoint = unique("endpoint")
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    assert sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] in ("Creating", "InService")
+    desc = _wait_endpoint(sm, endpoint)
+    assert desc["EndpointStatus"] == "InService"
+    variant = desc["ProductionVariants"][0]
+    assert (variant["VariantName"], variant["CurrentInstanceCount"], variant["CurrentWeight"]) == ("AllTraffic", 2, 1.0)
+    assert endpoint in [e["EndpointName"] for e in sm.list_endpoints(NameContains=endpoint)["Endpoints"]]
+    assert config in [c["EndpointConfigName"] for c in sm.list_endpoint_configs(NameContains=config)["EndpointConfigs"]]
+
+    value, variant_name = _predict(runtime, endpoint)
+    assert variant_name == "AllTraffic" and isinstance(value, float)
+
+    sm.delete_endpoint(EndpointName=endpoint)
+    wait_for(lambda: _status_or_gone(sm, endpoint), "EndpointStatus")
+    with pytest.raises(ClientError) as error:
+        runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=ROW)
+    assert error.value.response["Error"]["Code"] == "ValidationError"
+    assert "not found" in error.value.response["Error"]["Message"]
+
+
+def _status_or_gone(sm, endpoint: str) -> dict:
+    try:
+        return sm.describe_endpoint(EndpointName=endpoint)
+    except ClientError:
+        return {"EndpointStatus": "Gone"}
+
+
+def test_hosting_errors(sm, runtime, models):
+    with pytest.raises(ClientError) as error:
+        sm.create_endpoint(EndpointName=unique("e"), EndpointConfigName="no-such-config")
+    assert "no-such-config" in error.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as error:
+        _config(sm, [("A", "no-such-model", 1, 1.0)])
+    assert "no-such-model" in error.value.response["Error"]["Message"]
+    config = _config(sm, [("A", models[0], 1, 1.0)])
+    with pytest.raises(ClientError) as error:
+        sm.create_endpoint_config(
+            EndpointConfigName=config,
+            ProductionVariants=[{"VariantName": "A", "ModelName": models[0], "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+        )
+    assert "already existing" in error.value.response["Error"]["Message"]
+    endpoint = _deploy(sm, config)
+    with pytest.raises(ClientError) as error:
+        sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    assert "already existing" in error.value.response["Error"]["Message"]
+    # A model error carries the container's status and message.
+    with pytest.raises(ClientError) as error:
+        runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body="not,numbers")
+    assert error.value.response["Error"]["Code"] == "ModelError"
+    assert error.value.response["OriginalStatusCode"] == 400
+    with pytest.raises(ClientError) as error:
+        runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=ROW, TargetVariant="Z")
+    assert "Z" in error.value.response["Error"]["Message"]
+    # As on AWS, deleting a config in use is allowed and the endpoint keeps serving.
+    sm.delete_endpoint_config(EndpointConfigName=config)
+    assert _predict(runtime, endpoint)[1] == "A"
+    sm.delete_endpoint(EndpointName=endpoint)
+
+
+def test_weighted_routing_and_target_variant(sm, runtime, models):
+    endpoint = _deploy(sm, _config(sm, [("A", models[0], 1, 3.0), ("B", models[1], 1, 1.0)]))
+    counts = Counter(_predict(runtime, endpoint)[1] for _ in range(400))
+    # 3:1 weights: B gets 25% (binomial sd ~2.2%): 15%..35% is a >4 sd tolerance.
+    assert 0.15 < counts["B"] / 400 < 0.35, counts
+    assert {_predict(runtime, endpoint, TargetVariant="B")[1] for _ in range(20)} == {"B"}
+
+    sm.update_endpoint_weights_and_capacities(
+        EndpointName=endpoint,
+        DesiredWeightsAndCapacities=[{"VariantName": "A", "DesiredWeight": 0.0}, {"VariantName": "B", "DesiredInstanceCount": 2}],
+    )
+    desc = _wait_endpoint(sm, endpoint)
+    by_name = {v["VariantName"]: v for v in desc["ProductionVariants"]}
+    assert by_name["A"]["CurrentWeight"] == 0.0 and by_name["B"]["CurrentInstanceCount"] == 2
+    assert {_predict(runtime, endpoint)[1] for _ in range(50)} == {"B"}
+    sm.delete_endpoint(EndpointName=endpoint)
+
+
+def test_update_endpoint_under_load_drops_no_request(sm, runtime, boto, models):
+    old_model, new_model = models
+    endpoint = _deploy(sm, _config(sm, [("Old", old_model, 1, 1.0)]))
+    old_answer, _ = _predict(runtime, endpoint)
+    answers: list[tuple[float, str]] = []
+    failures: list[Exception] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        own = boto.client("sagemaker-runtime")
+        while not stop.is_set():
+            try:
+                answers.append(_predict(own, endpoint))
+            except Exception as exc:  # any failure is what this test is about
+                failures.append(exc)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=_config(sm, [("New", new_model, 2, 1.0)]))
+    desc = _wait_endpoint(sm, endpoint)
+    time.sleep(0.3)
+    stop.set()
+    for thread in threads:
+        thread.join()
+
+    assert desc["EndpointStatus"] == "InService"
+    assert failures == []
+    variants = [variant for _, variant in answers]
+    assert variants[0] == "Old" and variants[-1] == "New"
+    switch = variants.index("New")
+    assert set(variants[switch:]) == {"New"}  # once switched, never back
+    new_answer = answers[-1][0]
+    assert new_answer != old_answer
+    sm.delete_endpoint(EndpointName=endpoint)
+
+
+def test_failed_update_rolls_back(sm, runtime, models, s3, bucket):
+    endpoint = _deploy(sm, _config(sm, [("Good", models[0], 1, 1.0)]))
+    broken = unique("broken-model")
+    s3.put_object(Bucket=bucket, Key="broken/model.tar.gz", Body=b"this is not a tarball")
+    sm.create_model(
+        ModelName=broken, ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{bucket}/broken/model.tar.gz"},
+    )  # fmt: skip
+    sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=_config(sm, [("Bad", broken, 1, 1.0)]))
+    desc = _wait_endpoint(sm, endpoint)
+    assert desc["EndpointStatus"] == "InService"
+    assert "rolled back" in desc["FailureReason"]
+    assert _predict(runtime, endpoint)[1] == "Good"
+    sm.delete_endpoint(EndpointName=endpoint)
+
+
+def test_dead_model_server_is_replaced(sm, runtime, models, service):
+    endpoint = _deploy(sm, _config(sm, [("A", models[0], 1, 1.0)]))
+    _predict(runtime, endpoint)
+    pids = processes_in(service.state_dir / "work" / "endpoints" / endpoint)
+    assert len(pids) == 1
+    os.killpg(pids[0], signal.SIGKILL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        new = processes_in(service.state_dir / "work" / "endpoints" / endpoint)
+        if new and new != pids:
+            break
+        time.sleep(0.1)
+    assert new and new != pids
+    assert sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+    assert _predict(runtime, endpoint)[1] == "A"
+    sm.delete_endpoint(EndpointName=endpoint)
