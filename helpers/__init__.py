@@ -5,7 +5,9 @@ import os
 
 # The course pins SageMaker Python SDK v2 on purpose; its v3 notice would only distract here.
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+# Keep notebook output about the lesson: these loggers repeat themselves on every call.
+for _name in ("sagemaker.config", "sagemaker.telemetry", "botocore.configprovider"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def connect(mode: str | None = None):

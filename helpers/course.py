@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("Tutorial", "Solutions")
 # A notebook states its headline result on a line of its own, e.g. "Test MSE: 13.27".
-RESULT_LINE = re.compile(r"^(Test [A-Za-z ]+|Accuracy[A-Za-z ]*|Best [A-Za-z ]+): .+$", re.MULTILINE)
+RESULT_LINE = re.compile(r"^(Test [\w -]+|Accuracy[\w -]*|Best [\w -]+|Failed requests): .+$", re.MULTILINE)
 
 
 @dataclass
@@ -33,9 +33,16 @@ def notebooks(root: Path = ROOT, pattern: str | None = None) -> list[Path]:
     return [p for p in found if pattern is None or pattern.lower() in p.name.lower()]
 
 
+def all_results(executed) -> str:
+    """Every headline line the notebook printed, one per line."""
+    return "\n".join(
+        m.group(0) for cell in executed.cells for o in cell.get("outputs", []) for m in RESULT_LINE.finditer(_text(o))
+    )
+
+
 def key_result(executed) -> str:
-    lines = [m.group(0) for cell in executed.cells for o in cell.get("outputs", []) for m in RESULT_LINE.finditer(_text(o))]
-    return "; ".join(lines[-2:]) if lines else "-"
+    lines = all_results(executed).splitlines()
+    return "; ".join(lines[-3:]) if lines else "-"
 
 
 def _text(output) -> str:

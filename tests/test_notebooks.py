@@ -16,13 +16,19 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.course import key_result, notebooks, run_notebook
+from helpers.course import all_results, notebooks, run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = notebooks(ROOT)
 # What each notebook must print, and the range a correct run lands in.
 EXPECTED = {
-    "Boston Housing - XGBoost (Batch Transform)": (r"Test MSE: ([\d.]+)", 5.0, 25.0),
+    "Boston Housing - XGBoost (Batch Transform)": [(r"Test MSE: ([\d.]+)", 5.0, 25.0)],
+    "Boston Housing - XGBoost (Deploy)": [(r"Test MSE: ([\d.]+)", 5.0, 25.0)],
+    "Boston Housing - Updating an Endpoint": [
+        (r"Test MSE XGB-Model: ([\d.]+)", 5.0, 25.0),
+        (r"Test MSE Linear-Model: ([\d.]+)", 10.0, 40.0),
+        (r"Failed requests: (\d+)", 0, 0),
+    ],
 }
 
 
@@ -37,13 +43,12 @@ def _expected(path: Path):
 def test_notebook_runs_headless(notebook: Path, service, tmp_path):
     outcome = run_notebook(notebook, tmp_path / notebook.name, {"mode": "local"})
     assert outcome.ok, f"{notebook.name} failed; executed copy in {tmp_path}"
-    expectation = _expected(notebook)
-    if expectation:
-        pattern, low, high = expectation
-        executed = nbformat.read(tmp_path / notebook.name, as_version=4)
-        match = re.search(pattern, key_result(executed))
-        assert match, f"{notebook.name} did not print its result; it printed {key_result(executed)!r}"
-        assert low <= float(match.group(1)) <= high
+    executed = nbformat.read(tmp_path / notebook.name, as_version=4)
+    printed = all_results(executed)
+    for pattern, low, high in _expected(notebook) or []:
+        match = re.search(pattern, printed)
+        assert match, f"{notebook.name} did not print {pattern!r}; its results: {printed!r}"
+        assert low <= float(match.group(1)) <= high, match.group(0)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])

@@ -7,7 +7,14 @@ from botocore.exceptions import ClientError
 
 from helpers.local.config import ROLE_ARN
 
-from .service_helpers import XGBOOST_IMAGE, regression_csv, training_request, unique, wait_training, wait_transform
+from .service_helpers import (
+    XGBOOST_IMAGE,
+    regression_csv,
+    training_request,
+    unique,
+    wait_training,
+    wait_transform,
+)
 
 
 @pytest.fixture(scope="module")

@@ -154,9 +154,8 @@ def _dense_row(instance: Any) -> list[Any]:
     if isinstance(instance, dict):
         if isinstance(instance.get("features"), list):
             return instance["features"]
-        features = (
-            (instance.get("data") or {}).get("features") if isinstance(instance.get("data"), dict) else None
-        )
+        data = instance.get("data")
+        features = data.get("features") if isinstance(data, dict) else None
         if isinstance(features, dict) and "values" in features:
             if "keys" in features and features["keys"]:
                 return _sparse_to_dense(features)

@@ -130,22 +130,11 @@ def check_labels(channel: str, labels: np.ndarray, settings: dict[str, Any]) -> 
 
 def fit(settings: dict[str, Any], data: dict[str, Dataset], host: str) -> LinearModel:
     train_set = data["train"]
-    scaler_rows = _sample_rows(train_set.features, settings["num_point_for_scaler"])
-    mean, scale = _feature_scaler(scaler_rows, settings["normalize_data"] == "true")
     predictor_type = settings["predictor_type"]
-    normalize_label = settings["normalize_label"] == "true" or (
-        settings["normalize_label"] == "auto" and predictor_type == "regressor"
-    )
-    label_mean, label_scale = 0.0, 1.0
-    if predictor_type == "regressor" and normalize_label:
-        label_mean, label_scale = float(train_set.labels.mean()), float(train_set.labels.std() or 1.0)
+    mean, scale, label_mean, label_scale = _scaling(settings, train_set)
     loss = DEFAULT_LOSS[predictor_type] if settings["loss"] == "auto" else settings["loss"]
     objective_name = OBJECTIVE_NAMES[loss]
-
-    def standardise(features: np.ndarray) -> np.ndarray:
-        return (features - mean) / scale
-
-    x_train = standardise(train_set.features)
+    x_train = (train_set.features - mean) / scale
     y_train = (train_set.labels - label_mean) / label_scale
     monitor = data.get("validation", train_set)
     candidates = [_estimator(options, settings, loss) for options in _candidate_options(settings, loss)]
@@ -156,14 +145,7 @@ def fit(settings: dict[str, Any], data: dict[str, Dataset], host: str) -> Linear
     batch = settings["mini_batch_size"]
     best_loss, best_snapshot, stale = np.inf, None, 0
     for epoch in range(settings["epochs"]):
-        order = rng.permutation(len(x_train))
-        for estimator in candidates:
-            for start in range(0, len(order), batch):
-                rows = order[start : start + batch]
-                if classes is None:
-                    estimator.partial_fit(x_train[rows], y_train[rows])
-                else:
-                    estimator.partial_fit(x_train[rows], y_train[rows], classes=classes)
+        _train_one_epoch(candidates, x_train, y_train, rng.permutation(len(x_train)), batch, classes)
         models = [
             _linear_model(e, predictor_type, loss, mean, scale, label_mean, label_scale) for e in candidates
         ]
@@ -200,6 +182,30 @@ def fit(settings: dict[str, Any], data: dict[str, Dataset], host: str) -> Linear
         {"loss": loss, "objective": objective_name, "num_classes": settings["num_classes"]}
     )
     return best_snapshot
+
+
+def _scaling(settings: dict[str, Any], train_set: Dataset) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Feature mean and scale (from up to num_point_for_scaler rows) and the label's, if normalised."""
+    rows = _sample_rows(train_set.features, settings["num_point_for_scaler"])
+    mean, scale = _feature_scaler(rows, settings["normalize_data"] == "true")
+    regressor = settings["predictor_type"] == "regressor"
+    normalize_label = settings["normalize_label"] == "true" or (
+        settings["normalize_label"] == "auto" and regressor
+    )
+    if regressor and normalize_label:
+        return mean, scale, float(train_set.labels.mean()), float(train_set.labels.std() or 1.0)
+    return mean, scale, 0.0, 1.0
+
+
+def _train_one_epoch(candidates, x, y, order: np.ndarray, batch: int, classes: np.ndarray | None) -> None:
+    """One pass over the shuffled data, one ``partial_fit`` per mini-batch, for every candidate."""
+    for estimator in candidates:
+        for start in range(0, len(order), batch):
+            rows = order[start : start + batch]
+            if classes is None:
+                estimator.partial_fit(x[rows], y[rows])
+            else:
+                estimator.partial_fit(x[rows], y[rows], classes=classes)
 
 
 def _sample_rows(features: np.ndarray, limit: int) -> np.ndarray:

@@ -7,6 +7,7 @@ booster as ``model/xgboost-model``.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,19 @@ _ACCEPTED = (
 
 # Failures of xgboost that come from the learner's data or settings (the container's list).
 CUSTOMER_ERRORS = (
-    "label must be in [0,1] for logistic regression",
-    "label must be in [0, num_class)",
+    "label must be in",  # [0,1] / (0, 1) for logistic regression, [0, num_class) for multi-class
     "Target is multiclass but average='binary'",
     "feature_names mismatch",
     "Check failed: preds.size() == info.labels_.size()",
     "AUC: the dataset only contains pos or neg samples",
-    "base_score must be in (0,1) for logistic loss",
+    "base_score must be in",
     "label must be nonnegative",
     "Parameter reg_lambda should be greater equal to 0",
 )
+
+
+# "[05:10:05] /path/to/regression_obj.cu:83: " before xgboost's own message
+_SOURCE_LOCATION = re.compile(r"^\[[0-9:]+\] \S+?:[0-9]+: ")
 
 
 def log(message: str) -> None:
@@ -75,6 +79,9 @@ def train(env: TrainingEnvironment) -> None:
                 f"The validation channel has {dval.num_col()} features but the train channel has "
                 f"{dtrain.num_col()}; both need the same columns (label first, then the features)."
             )
+    for channel, data in (("train", dtrain), ("validation", dval)):
+        if data is not None:
+            check_labels(channel, data.get_label(), params.get("objective", "reg:squarederror"), values)
     log("Single node training.")
     log(f"Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns")
     if dval is not None:
@@ -121,6 +128,27 @@ def data_format(content_type: str | None) -> str:
             "service; write the data as CSV (ContentType text/csv) or LIBSVM (text/libsvm)."
         )
     raise AlgorithmError(f"{content_type} is not an accepted ContentType: {_ACCEPTED}.")
+
+
+def check_labels(channel: str, labels: np.ndarray, objective: str, values: dict[str, Any]) -> None:
+    """Fail early, with the container's wording, on labels the objective cannot learn from."""
+    if not len(labels):
+        return
+    low, high = float(labels.min()), float(labels.max())
+    if objective in ("binary:logistic", "binary:logitraw", "binary:hinge", "reg:logistic") and (
+        low < 0 or high > 1
+    ):
+        raise AlgorithmError(
+            f"label must be in [0,1] for logistic regression: the {channel} channel has labels from "
+            f"{low:g} to {high:g} (objective {objective})."
+        )
+    if objective.startswith("multi:"):
+        num_class = values["num_class"]
+        if low < 0 or high >= num_class or not np.all(np.mod(labels, 1) == 0):
+            raise AlgorithmError(
+                f"label must be in [0, num_class): the {channel} channel has labels from {low:g} to "
+                f"{high:g} with num_class {num_class}."
+            )
 
 
 def load_dmatrix(
@@ -218,12 +246,12 @@ def _maximize(metric: str) -> bool:
 
 
 def _training_failure(exc: Exception) -> Exception:
-    message = str(exc).split("Stack trace:")[0].strip()
-    for known in CUSTOMER_ERRORS:
-        if known in message:
-            detail = message.splitlines()[-1] if message else known
-            return AlgorithmError(detail.split(": ", 1)[-1] if "Check failed" not in detail else detail)
-    return RuntimeError(f"XGB train call failed with exception:\n {message}")
+    """ClientError for xgboost failures caused by the data or settings, AlgorithmError otherwise."""
+    lines = [line for line in str(exc).split("Stack trace:")[0].splitlines() if line.strip()]
+    detail = _SOURCE_LOCATION.sub("", lines[-1].strip()) if lines else str(exc)
+    if any(known in detail for known in CUSTOMER_ERRORS):
+        return AlgorithmError(detail)
+    return RuntimeError(f"XGB train call failed with exception:\n {detail}")
 
 
 def save_model(booster, model_dir: Path) -> Path:
