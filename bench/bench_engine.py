@@ -31,7 +31,7 @@ from tests.service_helpers import regression_csv, training_request  # noqa: E402
 def algorithm_seconds(work_dir: Path, runs: int) -> list[float]:
     """Wall time of the bare container command on a copy of a finished job's folder."""
     times = []
-    for i in range(runs):
+    for _ in range(runs):
         root = Path(tempfile.mkdtemp())
         shutil.copytree(work_dir / "input", root / "input")
         (root / "model").mkdir()
