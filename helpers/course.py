@@ -71,8 +71,28 @@ def run_notebook(path: Path, output: Path, parameters: dict | None = None) -> Ou
         ok = False
         print(f"    {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else ''}")
     seconds = time.time() - started
+    if output.exists():
+        coalesce_streams(output)
     result = key_result(nbformat.read(output, as_version=4)) if output.exists() else "-"
     return Outcome(path, ok, seconds, result)
+
+
+def coalesce_streams(path: Path) -> None:
+    """Merge consecutive stream outputs of a cell (the SDK prints its progress dots one by one)."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if previous and output.output_type == previous.output_type == "stream" and output.name == previous.name:
+                previous.text += output.text
+            else:
+                merged.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = merged
+    nbformat.write(notebook, path)
 
 
 def export_html(notebook: Path) -> None:

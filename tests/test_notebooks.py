@@ -24,6 +24,10 @@ NOTEBOOKS = notebooks(ROOT)
 EXPECTED = {
     "Boston Housing - XGBoost (Batch Transform)": [(r"Test MSE: ([\d.]+)", 5.0, 25.0)],
     "Boston Housing - XGBoost (Deploy)": [(r"Test MSE: ([\d.]+)", 5.0, 25.0)],
+    "Boston Housing - XGBoost (Hyperparameter Tuning)": [
+        (r"Best validation RMSE: ([\d.]+)", 2.0, 5.0),
+        (r"Test MSE: ([\d.]+)", 5.0, 25.0),
+    ],
     "Boston Housing - Updating an Endpoint": [
         (r"Test MSE XGB-Model: ([\d.]+)", 5.0, 25.0),
         (r"Test MSE Linear-Model: ([\d.]+)", 10.0, 40.0),

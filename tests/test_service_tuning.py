@@ -39,7 +39,9 @@ RANGES = {
 CHILD_NAME = re.compile(r"^(?P<tuning>.+)-(?P<number>\d{3})-[0-9a-f]{8}$")
 
 
-def tuning_request(name: str, bucket: str, strategy: str = "Random", jobs: int = 4, parallel: int = 2, **config):
+def tuning_request(
+    name: str, bucket: str, strategy: str = "Random", jobs: int = 4, parallel: int = 2, **config
+):
     channel = lambda c: {  # noqa: E731
         "ChannelName": c,
         "ContentType": "text/csv",
@@ -71,6 +73,27 @@ def tuning_request(name: str, bucket: str, strategy: str = "Random", jobs: int =
     return request
 
 
+def definitions_request(name: str, bucket: str) -> dict:
+    """Two training job definitions (TrainingJobDefinitions), each with its own ranges."""
+    request = tuning_request(name, bucket, jobs=2)
+    config = request["HyperParameterTuningJobConfig"]
+    objective = config.pop("HyperParameterTuningJobObjective")
+    del config["ParameterRanges"]
+    definition = request.pop("TrainingJobDefinition")
+    request["TrainingJobDefinitions"] = [
+        {
+            **definition,
+            "DefinitionName": definition_name,
+            "TuningObjective": objective,
+            "HyperParameterRanges": {
+                "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": low, "MaxValue": high}]
+            },
+        }
+        for definition_name, low, high in (("shallow", "1", "2"), ("deep", "5", "6"))
+    ]
+    return request
+
+
 def wait_tuning(sm, name: str) -> dict:
     return wait_for(
         lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
@@ -98,7 +121,9 @@ def assert_inside(hyperparameters: dict[str, str], ranges: dict) -> None:
 @pytest.fixture(scope="module")
 def data(s3, bucket):
     s3.put_object(Bucket=bucket, Key="tuning/train/train.csv", Body=regression_csv(seed=11).encode())
-    s3.put_object(Bucket=bucket, Key="tuning/validation/validation.csv", Body=regression_csv(40, seed=12).encode())
+    s3.put_object(
+        Bucket=bucket, Key="tuning/validation/validation.csv", Body=regression_csv(40, seed=12).encode()
+    )
     return bucket
 
 
@@ -127,10 +152,11 @@ def started(sm, data):
     start(
         "hyperband",
         tuning_request(
-            unique("hyperband"), data, "Hyperband", jobs=3,
+            unique("hyperband"), data, "Hyperband", jobs=2,
             StrategyConfig={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}},
         ),
     )  # fmt: skip
+    start("definitions", definitions_request(unique("definitions"), data))
     # Three good learning rates, then a hopeless one; one job at a time so the hopeless one is
     # judged against three finished jobs.
     start(
@@ -161,9 +187,14 @@ def test_random_tuning_job_completes_with_counters_and_best_job(sm, random_job):
     assert desc["ConsumedResources"]["RuntimeInSeconds"] >= 0
     config = desc["HyperParameterTuningJobConfig"]
     assert config["TrainingJobEarlyStoppingType"] == "Off"
+    assert sm.list_tags(ResourceArn=desc["HyperParameterTuningJobArn"])["Tags"] == [
+        {"Key": "lesson", "Value": "tuning"}
+    ]
     definition = desc["TrainingJobDefinition"]
     assert definition["StaticHyperParameters"]["_tuning_objective_metric"] == "validation:rmse"
-    assert any(m["Name"] == "validation:rmse" for m in definition["AlgorithmSpecification"]["MetricDefinitions"])
+    assert any(
+        m["Name"] == "validation:rmse" for m in definition["AlgorithmSpecification"]["MetricDefinitions"]
+    )
 
     jobs = children(sm, name)
     best = min(jobs, key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
@@ -192,7 +223,9 @@ def test_training_jobs_are_named_tagged_and_configured_as_on_sagemaker(sm, rando
             "objective": "reg:squarederror", "num_round": "5", "_tuning_objective_metric": "validation:rmse",
             **job["TunedHyperParameters"],
         }  # fmt: skip
-        assert {"Key": "lesson", "Value": "tuning"} in sm.list_tags(ResourceArn=training["TrainingJobArn"])["Tags"]
+        assert {"Key": "lesson", "Value": "tuning"} in sm.list_tags(ResourceArn=training["TrainingJobArn"])[
+            "Tags"
+        ]
 
 
 def test_training_jobs_run_in_parallel(sm, random_job):
@@ -206,18 +239,26 @@ def test_list_operations_filter_sort_and_page(sm, random_job):
     listed = sm.list_hyper_parameter_tuning_jobs(NameContains=name)["HyperParameterTuningJobSummaries"]
     assert [(s["HyperParameterTuningJobName"], s["Strategy"]) for s in listed] == [(name, "Random")]
     assert listed[0]["TrainingJobStatusCounters"]["Completed"] == 4
-    assert sm.list_hyper_parameter_tuning_jobs(NameContains=name, StatusEquals="Failed")[
-        "HyperParameterTuningJobSummaries"
-    ] == []
-    page = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name, MaxResults=3)
+    assert (
+        sm.list_hyper_parameter_tuning_jobs(NameContains=name, StatusEquals="Failed")[
+            "HyperParameterTuningJobSummaries"
+        ]
+        == []
+    )
+    page = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name, MaxResults=3
+    )
     rest = sm.list_training_jobs_for_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=name, MaxResults=3, NextToken=page["NextToken"]
     )
     names = [s["TrainingJobName"] for s in page["TrainingJobSummaries"] + rest["TrainingJobSummaries"]]
     assert names == sorted(names) and len(names) == 4 and "NextToken" not in rest
-    assert sm.list_training_jobs_for_hyper_parameter_tuning_job(
-        HyperParameterTuningJobName=name, StatusEquals="Stopped"
-    )["TrainingJobSummaries"] == []
+    assert (
+        sm.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=name, StatusEquals="Stopped"
+        )["TrainingJobSummaries"]
+        == []
+    )
 
 
 def test_grid_runs_every_combination_once(sm, started):
@@ -236,7 +277,22 @@ def test_hyperband_gives_every_job_the_max_resource(sm, started):
     assert desc["HyperParameterTuningJobStatus"] == "Completed", desc.get("FailureReason")
     for job in children(sm, name):
         assert_inside(job["TunedHyperParameters"], RANGES)
-        assert sm.describe_training_job(TrainingJobName=job["TrainingJobName"])["HyperParameters"]["num_round"] == "9"
+        assert (
+            sm.describe_training_job(TrainingJobName=job["TrainingJobName"])["HyperParameters"]["num_round"]
+            == "9"
+        )
+
+
+def test_several_training_job_definitions_take_turns(sm, started):
+    name = started["definitions"]
+    desc = wait_tuning(sm, name)
+    assert desc["HyperParameterTuningJobStatus"] == "Completed", desc.get("FailureReason")
+    assert [d["DefinitionName"] for d in desc["TrainingJobDefinitions"]] == ["shallow", "deep"]
+    jobs = {
+        j["TrainingJobDefinitionName"]: j["TunedHyperParameters"]["max_depth"] for j in children(sm, name)
+    }
+    assert jobs["shallow"] in ("1", "2") and jobs["deep"] in ("5", "6")
+    assert desc["BestTrainingJob"]["TrainingJobDefinitionName"] in jobs
 
 
 def test_early_stopping_stops_the_hopeless_job(sm, started):
@@ -274,7 +330,7 @@ def test_tuning_job_fails_when_its_training_jobs_all_fail(sm, data):
     # Names the algorithm does not know are accepted by the tuning job; the training jobs reject them.
     name = unique("unknown-hp")
     ranges = {"IntegerParameterRanges": [{"Name": "not_a_hyperparameter", "MinValue": "1", "MaxValue": "3"}]}
-    sm.create_hyper_parameter_tuning_job(**tuning_request(name, data, jobs=5, parallel=3, ranges=ranges))
+    sm.create_hyper_parameter_tuning_job(**tuning_request(name, data, jobs=3, parallel=3, ranges=ranges))
     desc = wait_tuning(sm, name)
     assert desc["HyperParameterTuningJobStatus"] == "Failed"
     assert "not_a_hyperparameter" in desc["FailureReason"]
@@ -363,7 +419,10 @@ def test_sdk_tuner_fit_attach_best_job_and_analytics(service, data):
 
     table = tuner.analytics().dataframe()
     assert len(table) == 3 and set(table["TrainingJobStatus"]) == {"Completed"}
-    assert table["FinalObjectiveValue"].min() == table.loc[table["TrainingJobName"] == best, "FinalObjectiveValue"].iloc[0]
+    assert (
+        table["FinalObjectiveValue"].min()
+        == table.loc[table["TrainingJobName"] == best, "FinalObjectiveValue"].iloc[0]
+    )
     assert table["max_depth"].between(2, 5).all() and table["eta"].between(0.1, 0.5).all()
 
 
@@ -429,8 +488,10 @@ def test_median_rule_stops_only_jobs_worse_than_earlier_ones():
     for index, history in enumerate(([5, 3, 2], [6, 4, 3], [5, 4, 2.5])):
         rule.job_finished(index, history)
     assert rule.should_stop(3, [4, 2]) is None
-    assert rule.should_stop(3, [9, 8]) is not None
-    assert rule.should_stop(3, [9, 8, 7, 6]) is None  # no earlier job reached round 4
+    assert rule.should_stop(3, [4, 2, 1, 0.5]) is None  # no earlier job reached round 4
+    assert rule.should_stop(4, [9, 8]) is not None
+    # Rounds that arrive together are each judged, so a fast job is caught by its early rounds.
+    assert "after 1 rounds" in rule.should_stop(5, [9, 8, 7, 6])
 
 
 def test_hyperband_rule_cuts_jobs_outside_the_best_third():

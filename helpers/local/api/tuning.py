@@ -39,7 +39,9 @@ def create_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[s
     plan = TuningPlan.from_document(doc)
     # Check what every training job will be given (channels, output path) now, not in each of them.
     for definition in plan.definitions:
-        training_job_document(service, definition.training_job_request(f"{name}-000-check", {}), tuning_job_arn=arn)
+        training_job_document(
+            service, definition.training_job_request(f"{name}-000-check", {}), tuning_job_arn=arn
+        )
     _check_name_is_free(service, name)
     # Grid jobs run the whole grid; Describe states that number like any other limit.
     doc["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = plan.max_jobs
@@ -96,11 +98,15 @@ def describe_tuning_job(service, doc: dict[str, Any]) -> dict[str, Any]:
         "Failed": objectives.count("Failed"),
     }
     completed = [
-        s for s in summaries if s["TrainingJobStatus"] == "Completed" and "FinalHyperParameterTuningJobObjectiveMetric" in s
+        s
+        for s in summaries
+        if s["TrainingJobStatus"] == "Completed" and "FinalHyperParameterTuningJobObjectiveMetric" in s
     ]
     if completed:
         result["BestTrainingJob"] = _best(completed)
-        result["TuningJobCompletionDetails"] = {"NumberOfTrainingJobsObjectiveNotImproving": _not_improving(completed)}
+        result["TuningJobCompletionDetails"] = {
+            "NumberOfTrainingJobsObjectiveNotImproving": _not_improving(completed)
+        }
     ended = doc.get("HyperParameterTuningEndTime") or time.time()
     result["ConsumedResources"] = {"RuntimeInSeconds": int(ended - doc["CreationTime"])}
     return result
@@ -167,9 +173,15 @@ def list_hyper_parameter_tuning_jobs(service, params: dict[str, Any]) -> dict[st
         described = describe_tuning_job(service, doc)
         return {
             **pick(
-                described, "HyperParameterTuningJobName", "HyperParameterTuningJobArn",
-                "HyperParameterTuningJobStatus", "CreationTime", "HyperParameterTuningEndTime",
-                "LastModifiedTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters",
+                described,
+                "HyperParameterTuningJobName",
+                "HyperParameterTuningJobArn",
+                "HyperParameterTuningJobStatus",
+                "CreationTime",
+                "HyperParameterTuningEndTime",
+                "LastModifiedTime",
+                "TrainingJobStatusCounters",
+                "ObjectiveStatusCounters",
             ),  # fmt: skip
             "Strategy": doc["HyperParameterTuningJobConfig"]["Strategy"],
             "ResourceLimits": doc["HyperParameterTuningJobConfig"]["ResourceLimits"],
@@ -197,7 +209,9 @@ def list_training_jobs_for_hyper_parameter_tuning_job(service, params: dict[str,
         summaries = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
         key = lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]  # noqa: E731
     else:
-        field = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}[sort_by]
+        field = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}[
+            sort_by
+        ]
         key = lambda s: s[field]  # noqa: E731
     summaries.sort(key=key, reverse=params.get("SortOrder", "Ascending") == "Descending")
     start = _page_start(params.get("NextToken"))
@@ -212,7 +226,9 @@ def _page_start(token: str | None) -> int:
     if not token:
         return 0
     if not token.isdigit():
-        raise ValidationException(f"The NextToken '{token}' is not valid: pass the value a previous call returned.")
+        raise ValidationException(
+            f"The NextToken '{token}' is not valid: pass the value a previous call returned."
+        )
     return int(token)
 
 

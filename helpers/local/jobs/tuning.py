@@ -19,6 +19,7 @@ from typing import Any
 from ..api.training import start_training_job, training_job_document
 from ..lifecycle import add_transition
 from ..tuning.plan import DefinitionPlan, TuningPlan
+from ..tuning.strategies import SearchStrategy
 
 log = logging.getLogger("helpers.local")
 
@@ -47,6 +48,7 @@ def objective_value(training_job: dict[str, Any], metric_name: str) -> float | N
 class ChildJob:
     index: int
     name: str
+    number: int  # which training job definition
     definition: DefinitionPlan
     local_index: int
     run: Any  # the TrainingJobRun, kept after it leaves service.training_runs
@@ -63,7 +65,7 @@ class HyperParameterTuningJobRun:
         self.tags = tags or []
         self.arn = service.arn("hyper-parameter-tuning-job", name)
         self.parallel = min(plan.max_parallel, os.cpu_count() or 1)
-        self.strategies = plan.search_strategies()
+        self.strategies: list[SearchStrategy] = []  # built on the run's thread: optuna takes a second to load
         self.rule = plan.stopping_rule()
         self.running: dict[str, ChildJob] = {}
         self.launched = 0
@@ -87,10 +89,13 @@ class HyperParameterTuningJobRun:
                 self.name, self.parallel, self.plan.max_parallel, os.cpu_count() or 1,
             )  # fmt: skip
         try:
+            self.strategies = self.plan.search_strategies()
             while not self.service.stopping.is_set():
                 self._collect_finished()
                 if self._stop.is_set() or self.failure:
-                    self._stop_running(self.failure or "Training job stopped because its tuning job was stopped")
+                    self._stop_running(
+                        self.failure or "Training job stopped because its tuning job was stopped"
+                    )
                 elif self._out_of_time(started):
                     self._stop_running("Training job stopped: its tuning job reached MaxRuntimeInSeconds")
                 else:
@@ -114,7 +119,11 @@ class HyperParameterTuningJobRun:
 
     def _can_launch(self) -> bool:
         return not (
-            self._stop.is_set() or self.failure or self.exhausted or self.enough or self.launched >= self.plan.max_jobs
+            self._stop.is_set()
+            or self.failure
+            or self.exhausted
+            or self.enough
+            or self.launched >= self.plan.max_jobs
         )
 
     def _launch(self) -> None:
@@ -127,9 +136,10 @@ class HyperParameterTuningJobRun:
             if tuned is None:
                 self.exhausted = True
                 return
-            self._start_child(self.plan.definitions[number], local_index, tuned)
+            self._start_child(number, local_index, tuned)
 
-    def _start_child(self, definition: DefinitionPlan, local_index: int, tuned: dict[str, str]) -> None:
+    def _start_child(self, number: int, local_index: int, tuned: dict[str, str]) -> None:
+        definition = self.plan.definitions[number]
         name = training_job_name(self.name, self.launched)
         doc = training_job_document(
             self.service, definition.training_job_request(name, tuned), tuning_job_arn=self.arn
@@ -146,7 +156,7 @@ class HyperParameterTuningJobRun:
         # Tags given to a tuning job are added to every training job it launches.
         start_training_job(self.service, doc, self.tags)
         run = self.service.training_runs.get(name)
-        self.running[name] = ChildJob(self.launched, name, definition, local_index, run)
+        self.running[name] = ChildJob(self.launched, name, number, definition, local_index, run)
         self.launched += 1
 
     # -- watching them ------------------------------------------------------------------------
@@ -196,7 +206,7 @@ class HyperParameterTuningJobRun:
             self._read_history(child)
             self.rule.job_finished(child.index, child.history)
             value = objective_value(doc, child.definition.objective.metric_name)
-            self.strategies[self.plan.definitions.index(child.definition)].report(child.local_index, value)
+            self.strategies[child.number].report(child.local_index, value)
             self._account(child, doc, value)
 
     def _account(self, child: ChildJob, doc: dict[str, Any], value: float | None) -> None:

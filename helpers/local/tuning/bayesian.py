@@ -25,7 +25,9 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 class BayesianSearch(SearchStrategy):
-    def __init__(self, space: list[ParameterRange], seed: int, minimize: bool, max_parallel: int, max_jobs: int):
+    def __init__(
+        self, space: list[ParameterRange], seed: int, minimize: bool, max_parallel: int, max_jobs: int
+    ):
         self.space = space
         self.lag = max(1, max_parallel)
         # Random suggestions first, so the model has something to learn from.

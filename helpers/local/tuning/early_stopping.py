@@ -29,17 +29,24 @@ class MedianStoppingRule(StoppingRule):
     def __init__(self, minimize: bool):
         self.minimize = minimize
         self._running_averages: dict[int, list[float]] = {}
+        self._judged: dict[int, int] = {}  # job -> rounds already judged
 
     def job_finished(self, index: int, history: list[float]) -> None:
         if history:
-            self._running_averages[index] = [
-                total / (n + 1) for n, total in enumerate(accumulate(history))
-            ]
+            self._running_averages[index] = [total / (n + 1) for n, total in enumerate(accumulate(history))]
 
     def should_stop(self, index: int, history: list[float]) -> str | None:
-        if not history:
-            return None
-        round_index = len(history) - 1
+        # Judge every round reported since the last look: a fast job can log many rounds between
+        # two looks, and only its early rounds may have earlier jobs to compare with.
+        first = self._judged.get(index, 0)
+        self._judged[index] = len(history)
+        for round_index in range(first, len(history)):
+            reason = self._judge(index, round_index, history[round_index])
+            if reason:
+                return reason
+        return None
+
+    def _judge(self, index: int, round_index: int, value: float) -> str | None:
         references = [
             averages[round_index]
             for job, averages in self._running_averages.items()
@@ -48,11 +55,10 @@ class MedianStoppingRule(StoppingRule):
         if len(references) < MIN_REFERENCE_JOBS:
             return None
         median = statistics.median(references)
-        value = history[-1]
         if (value > median) if self.minimize else (value < median):
             return (
                 f"Training job stopped early by the tuning job: its objective {value:.6g} after "
-                f"{len(history)} rounds is worse than the median {median:.6g} of earlier training "
+                f"{round_index + 1} rounds is worse than the median {median:.6g} of earlier training "
                 "jobs at the same round."
             )
         return None

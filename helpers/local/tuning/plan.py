@@ -66,7 +66,9 @@ def describe_document(params: dict[str, Any]) -> dict[str, Any]:
         for i, definition in enumerate(params["TrainingJobDefinitions"]):
             where = f"TrainingJobDefinitions[{i}]"
             if "DefinitionName" not in definition:
-                raise ValidationException(f"{where}.DefinitionName is required when there are several definitions.")
+                raise ValidationException(
+                    f"{where}.DefinitionName is required when there are several definitions."
+                )
             objective = definition.get("TuningObjective") or config.get("HyperParameterTuningJobObjective")
             if objective is None or "HyperParameterRanges" not in definition:
                 raise ValidationException(f"{where} needs a TuningObjective and HyperParameterRanges.")
@@ -151,7 +153,11 @@ class DefinitionPlan:
         own = [d for d in spec.get("MetricDefinitions", []) if d["Name"] not in builtin]
         if own:
             algorithm["MetricDefinitions"] = own
-        request = {"TrainingJobName": name, "AlgorithmSpecification": algorithm, "HyperParameters": hyperparameters}
+        request = {
+            "TrainingJobName": name,
+            "AlgorithmSpecification": algorithm,
+            "HyperParameters": hyperparameters,
+        }
         request.update({key: definition[key] for key in PASSED_THROUGH if key in definition})
         return request
 
@@ -185,7 +191,9 @@ class TuningPlan:
             for definition, ranges, objective, where in _definitions(doc)
         ]
         if len({d.objective.type for d in definitions}) > 1:
-            raise ValidationException("All TrainingJobDefinitions must minimise, or all maximise, their objective.")
+            raise ValidationException(
+                "All TrainingJobDefinitions must minimise, or all maximise, their objective."
+            )
         limits = config["ResourceLimits"]
         max_jobs = limits.get("MaxNumberOfTrainingJobs")
         if strategy == "Grid":
@@ -224,7 +232,9 @@ class TuningPlan:
         """One strategy per definition, seeded from RandomSeed."""
         jobs_each = -(-self.max_jobs // len(self.definitions))
         return [
-            search_strategy(self.strategy, d.space, self.seed + i, self.minimize, self.max_parallel, jobs_each)
+            search_strategy(
+                self.strategy, d.space, self.seed + i, self.minimize, self.max_parallel, jobs_each
+            )
             for i, d in enumerate(self.definitions)
         ]
 
@@ -290,7 +300,12 @@ def _definition_plan(
         resource = hyperband_resource(config.get("StrategyConfig"), static, [r.name for r in space])
     if strategy == "Grid":
         grid_size(space)  # raises for continuous ranges or an oversized grid
-    where_objective = "HyperParameterTuningJobObjective" if "TuningObjective" not in definition else "TuningObjective"
+    where_objective = (
+        "HyperParameterTuningJobObjective" if "TuningObjective" not in definition else "TuningObjective"
+    )
     return DefinitionPlan(
-        definition, space, resolve_objective(objective, definition["AlgorithmSpecification"], where_objective), resource
+        definition,
+        space,
+        resolve_objective(objective, definition["AlgorithmSpecification"], where_objective),
+        resource,
     )

@@ -102,7 +102,9 @@ def _scaling(item: dict[str, Any]) -> str:
 
 def _integer_range(item: dict[str, Any], where: str) -> IntegerRange:
     name = item["Name"]
-    low, high = (_number(item[key], int, f"{where} ({name}) {key}", "an integer") for key in ("MinValue", "MaxValue"))
+    low, high = (
+        _number(item[key], int, f"{where} ({name}) {key}", "an integer") for key in ("MinValue", "MaxValue")
+    )
     scaling = _scaling(item)
     _check_order(low, high, where, name)
     if scaling == REVERSE_LOGARITHMIC:
@@ -119,7 +121,9 @@ def _integer_range(item: dict[str, Any], where: str) -> IntegerRange:
 
 def _continuous_range(item: dict[str, Any], where: str) -> ContinuousRange:
     name = item["Name"]
-    low, high = (_number(item[key], float, f"{where} ({name}) {key}", "a number") for key in ("MinValue", "MaxValue"))
+    low, high = (
+        _number(item[key], float, f"{where} ({name}) {key}", "a number") for key in ("MinValue", "MaxValue")
+    )
     scaling = _scaling(item)
     _check_order(low, high, where, name)
     if scaling == LOGARITHMIC and low <= 0:

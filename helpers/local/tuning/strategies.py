@@ -84,4 +84,3 @@ def search_strategy(
 
         return BayesianSearch(space, seed, minimize, max_parallel, max_jobs)
     return RandomSearch(space, seed)
-
