@@ -16,6 +16,8 @@ $(READY): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $@
 
+# IMDB_SOURCE: "fallback" (the bundled corpus, no download), a URL or an archive path; unset, the
+# IMDB lessons download the full review set (cached) and fall back to the bundled corpus offline.
 course: $(READY)  ## execute every Tutorial and Solutions notebook into build/ (executed .ipynb + HTML)
 	$(PY) -m helpers.course
 
@@ -24,7 +26,7 @@ test: $(READY)  ## lint and the whole test suite
 	$(PY) -m pytest
 
 notebooks: $(READY)  ## re-run the notebooks and store their outputs in place (before committing)
-	$(PY) -m helpers.course --in-place
+	IMDB_SOURCE=fallback $(PY) -m helpers.course --in-place
 
 exercises: $(READY)  ## regenerate Mini-Projects/ from Solutions/
 	$(PY) -m helpers.exercises

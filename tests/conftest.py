@@ -29,6 +29,8 @@ def service(tmp_path_factory) -> Iterator[ServiceConfig]:
     os.environ["SAGEMAKER_LOCAL_PORT"] = str(config.port)
     os.environ["SAGEMAKER_LOCAL_STATE_DIR"] = str(config.state_dir)
     os.environ["SAGEMAKER_COURSE_MODE"] = "local"
+    # The IMDB lessons use the small bundled corpus in tests: no download, stable stored outputs.
+    os.environ["IMDB_SOURCE"] = "fallback"
     os.environ.update(client_environment(config))
     control.start(config)
     yield config
