@@ -189,8 +189,10 @@ class ModelServer:
             raise
         return response.status, data, {k.lower(): v for k, v in response.getheaders()}
 
-    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, dict[str, str]]:
-        headers = {"Content-Type": content_type, "Accept": accept}
+    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[int, bytes, dict[str, str]]:
+        headers = {"Content-Type": content_type}
+        if accept:
+            headers["Accept"] = accept
         return self.request("POST", "/invocations", body, headers)
 
     def stop(self) -> None:

@@ -100,7 +100,7 @@ class TransformJobRun:
 
     def _transform_object(self, doc: dict[str, Any], uri: str, body: bytes) -> bytes:
         content_type = doc["TransformInput"].get("ContentType", "text/csv")
-        accept = doc["TransformOutput"].get("Accept", content_type)
+        accept = doc["TransformOutput"].get("Accept")  # absent: the container picks its default
         joiner = b"\n" if doc["TransformOutput"]["AssembleWith"] == "Line" else b""
         parts = []
         for payload in _payloads(body, doc):
