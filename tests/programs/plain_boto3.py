@@ -52,7 +52,8 @@ def train(name, **hyperparameters):
 job = train("plain-program-job")
 print("status:", job["TrainingJobStatus"])
 artifact = s3.get_object(Bucket=BUCKET, Key="models/plain-program-job/output/model.tar.gz")["Body"].read()
-print("artifact files:", tarfile.open(fileobj=io.BytesIO(artifact)).getnames())
+with tarfile.open(fileobj=io.BytesIO(artifact)) as tar:
+    print("artifact files:", tar.getnames())
 
 sm.create_model(
     ModelName="plain-program-model",
