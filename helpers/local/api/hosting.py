@@ -10,22 +10,18 @@ from ..service import now
 from . import operation
 from .listing import list_page, pick
 from .models import get_model
+from .resources import create_resource, get_resource
 
 CONFIG = "EndpointConfig"
 
 
 def get_endpoint_config(service, name: str) -> dict[str, Any]:
-    doc = service.store.get(CONFIG, name)
-    if doc is None:
-        raise ValidationException(f'Could not find endpoint configuration "{service.arn("endpoint-config", name)}".')
-    return doc
+    not_found = ValidationException(f'Could not find endpoint configuration "{service.arn("endpoint-config", name)}".')
+    return get_resource(service, CONFIG, name, not_found)
 
 
 def get_endpoint(service, name: str) -> dict[str, Any]:
-    doc = service.store.get(ENDPOINT, name)
-    if doc is None:
-        raise ValidationException(f'Could not find endpoint "{service.arn("endpoint", name)}".')
-    return doc
+    return get_resource(service, ENDPOINT, name, ValidationException(f'Could not find endpoint "{service.arn("endpoint", name)}".'))
 
 
 def _models_of(service, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -56,10 +52,8 @@ def create_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
         "CreationTime": now(),
         **pick(params, "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig", "ExplainerConfig"),
     }
-    if not service.store.insert(CONFIG, name, arn, doc):
-        raise ValidationException(f'Cannot create already existing endpoint configuration "{arn}".')
-    if params.get("Tags"):
-        service.store.add_tags(arn, params["Tags"])
+    already_exists = ValidationException(f'Cannot create already existing endpoint configuration "{arn}".')
+    create_resource(service, CONFIG, name, arn, doc, params.get("Tags"), already_exists)
     return {"EndpointConfigArn": arn}
 
 
@@ -105,10 +99,8 @@ def create_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
         "CreationTime": timestamp,
         "LastModifiedTime": timestamp,
     }
-    if not service.store.insert(ENDPOINT, name, arn, doc):
-        raise ValidationException(f'Cannot create already existing endpoint "{arn}".')
-    if params.get("Tags"):
-        service.store.add_tags(arn, params["Tags"])
+    already_exists = ValidationException(f'Cannot create already existing endpoint "{arn}".')
+    create_resource(service, ENDPOINT, name, arn, doc, params.get("Tags"), already_exists)
     service.endpoints.create(name, config, models)
     return {"EndpointArn": arn}
 

@@ -10,15 +10,13 @@ from ..moto_backends import parse_s3_uri
 from ..service import now
 from . import operation
 from .listing import list_page, pick
+from .resources import create_resource, get_resource
 
 KIND = "Model"
 
 
 def get_model(service, name: str) -> dict[str, Any]:
-    doc = service.store.get(KIND, name)
-    if doc is None:
-        raise ValidationException(f'Could not find model "{service.arn("model", name)}".')
-    return doc
+    return get_resource(service, KIND, name, ValidationException(f'Could not find model "{service.arn("model", name)}".'))
 
 
 def primary_container(doc: dict[str, Any]) -> dict[str, Any]:
@@ -49,10 +47,8 @@ def create_model(service, params: dict[str, Any]) -> dict[str, Any]:
         "EnableNetworkIsolation": params.get("EnableNetworkIsolation", False),
         **pick(params, "PrimaryContainer", "Containers", "VpcConfig", "InferenceExecutionConfig"),
     }
-    if not service.store.insert(KIND, name, arn, doc):
-        raise ValidationException(f'Cannot create already existing model "{arn}".')
-    if params.get("Tags"):
-        service.store.add_tags(arn, params["Tags"])
+    already_exists = ValidationException(f'Cannot create already existing model "{arn}".')
+    create_resource(service, KIND, name, arn, doc, params.get("Tags"), already_exists)
     return {"ModelArn": arn}
 
 

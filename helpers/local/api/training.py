@@ -11,16 +11,15 @@ from ..moto_backends import parse_s3_uri
 from ..service import now
 from . import operation
 from .listing import list_page, pick
+from .resources import create_resource, get_resource
 
 KIND = "TrainingJob"
 SUPPORTED_DATA_TYPES = {"S3Prefix"}
 
 
 def get_training_job(service, name: str) -> dict[str, Any]:
-    doc = service.store.get(KIND, name)
-    if doc is None:
-        raise ValidationException(f"Requested resource not found: training job '{name}' does not exist.")
-    return doc
+    not_found = ValidationException(f"Requested resource not found: training job '{name}' does not exist.")
+    return get_resource(service, KIND, name, not_found)
 
 
 def _check_channels(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -96,13 +95,12 @@ def _join(*parts: str) -> str:
 
 def start_training_job(service, doc: dict[str, Any], tags: list[dict[str, str]] | None = None) -> None:
     name = doc["TrainingJobName"]
-    if not service.store.insert(KIND, name, doc["TrainingJobArn"], doc):
-        raise ResourceInUse(
-            f"Training job names must be unique within an AWS account and region, and a training job "
-            f"with this name already exists ({doc['TrainingJobArn']}). Choose another name."
-        )
-    if tags:
-        service.store.add_tags(doc["TrainingJobArn"], tags)
+    arn = doc["TrainingJobArn"]
+    already_exists = ResourceInUse(
+        f"Training job names must be unique within an AWS account and region, and a training job "
+        f"with this name already exists ({arn}). Choose another name."
+    )
+    create_resource(service, KIND, name, arn, doc, tags, already_exists)
     run = TrainingJobRun(service, name)
     service.training_runs[name] = run
     service.start_background(f"training-{name}", run.run)

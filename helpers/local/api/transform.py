@@ -11,15 +11,13 @@ from ..service import now
 from . import operation
 from .listing import list_page, pick
 from .models import get_model
+from .resources import create_resource, get_resource
 
 KIND = "TransformJob"
 
 
 def get_transform_job(service, name: str) -> dict[str, Any]:
-    doc = service.store.get(KIND, name)
-    if doc is None:
-        raise ValidationException(f"Could not find requested job with name {name}.")
-    return doc
+    return get_resource(service, KIND, name, ValidationException(f"Could not find requested job with name {name}."))
 
 
 @operation("CreateTransformJob")
@@ -61,13 +59,11 @@ def create_transform_job(service, params: dict[str, Any]) -> dict[str, Any]:
         "CreationTime": now(),
         **pick(params, "DataProcessing", "ModelClientConfig", "ExperimentConfig", "DataCaptureConfig"),
     }
-    if not service.store.insert(KIND, name, arn, doc):
-        raise ResourceInUse(
-            f"Transform job names must be unique within an AWS account and region, and a transform "
-            f"job with this name already exists ({arn}). Choose another name."
-        )
-    if params.get("Tags"):
-        service.store.add_tags(arn, params["Tags"])
+    already_exists = ResourceInUse(
+        f"Transform job names must be unique within an AWS account and region, and a transform "
+        f"job with this name already exists ({arn}). Choose another name."
+    )
+    create_resource(service, KIND, name, arn, doc, params.get("Tags"), already_exists)
     run = TransformJobRun(service, name)
     service.transform_runs[name] = run
     service.start_background(f"transform-{name}", run.run)

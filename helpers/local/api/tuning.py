@@ -17,6 +17,7 @@ from ..service import now
 from ..tuning.plan import TuningPlan, describe_document
 from . import operation
 from .listing import list_page, pick
+from .resources import get_resource
 from .training import training_job_document
 
 KIND = "HyperParameterTuningJob"
@@ -25,10 +26,7 @@ DEFAULT_PAGE_SIZE = 10  # ListTrainingJobsForHyperParameterTuningJob's default M
 
 
 def get_tuning_job(service, name: str) -> dict[str, Any]:
-    doc = service.store.get(KIND, name)
-    if doc is None:
-        raise ResourceNotFound(f"Amazon SageMaker can't find a tuning job with name {name}.")
-    return doc
+    return get_resource(service, KIND, name, ResourceNotFound(f"Amazon SageMaker can't find a tuning job with name {name}."))
 
 
 @operation("CreateHyperParameterTuningJob")
