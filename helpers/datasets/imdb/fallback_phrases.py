@@ -5,6 +5,8 @@ filled per review ({title}, {director}, {lead}, ...) or drawn afresh on each use
 {bad}, {aspect}, ...).
 """
 
+# Word lists read better several to a line.
+# fmt: off
 TITLES = [
     "The Lighthouse Keeper's Daughter", "Midnight on Route 9", "Paper Lanterns",
     "The Last Orchard", "Copper Sky", "A Winter in Galway", "The Glass Harbor",
@@ -99,7 +101,11 @@ BAD = [
 
 # Milder words for the asides that go against a review's overall verdict.
 MILD_GOOD = ["decent", "fine", "nice", "pleasant", "solid", "competent", "pretty", "watchable"]
-MILD_BAD = ["a bit slow", "uneven", "rough around the edges", "a little clumsy", "thin", "forced", "dated", "patchy"]
+MILD_BAD = [
+    "a bit slow", "uneven", "rough around the edges", "a little clumsy", "thin", "forced",
+    "dated", "patchy",
+]
+# fmt: on
 
 OPENINGS = [
     "I rented {title} on a whim last {day}.",

@@ -6,6 +6,7 @@ token (preprocessing turns apostrophes into spaces first); they are kept so the 
 stays identical to NLTK's.
 """
 
+# fmt: off
 ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
     [
      "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "you're", "you've",
@@ -26,3 +27,4 @@ ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
      "shouldn't", "wasn", "wasn't", "weren", "weren't", "won", "won't", "wouldn", "wouldn't",
     ]
 )
+# fmt: on
