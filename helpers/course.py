@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -95,6 +96,18 @@ def coalesce_streams(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
+def strip_run_metadata(path: Path) -> None:
+    """Drop papermill's bookkeeping from a notebook stored in place: it is not course material."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, path)
+
+
 def export_html(notebook: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
@@ -113,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     from .local import control
     from .local.config import load_config
 
+    # Chosen through the environment rather than an injected parameter cell, so notebooks stored
+    # in place keep `mode = None` and still pick AWS on a notebook instance.
+    os.environ["SAGEMAKER_COURSE_MODE"] = "local"
     config = load_config()
     already_running = control.health(config) is not None
     control.start(config)
@@ -121,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in notebooks(pattern=args.only):
             target = path if args.in_place else Path(args.build_dir) / path.parent.name / path.name
             print(f"▶ {path.parent.name}/{path.name}", flush=True)
-            outcome = run_notebook(path, target, {"mode": "local"})
+            outcome = run_notebook(path, target)
+            if args.in_place and target.exists():
+                strip_run_metadata(target)
             if not args.in_place and target.exists():
                 export_html(target)
             outcomes.append(outcome)

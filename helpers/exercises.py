@@ -3,8 +3,9 @@
 In a Solutions notebook, a cell tagged ``solution`` carries its exercise version in the cell
 metadata field ``exercise`` (the stub the learner starts from: a ``# TODO`` with guidance, and
 the names later cells need). The generator copies the notebook, swaps every such cell for its
-stub, and clears all outputs. ``python -m helpers.exercises`` writes ``Mini-Projects/``;
-``--check`` fails if what is there differs from what would be generated.
+stub, drops the parameters papermill injected when the solution was run (so the exercise keeps
+its own defaults, e.g. ``mode = None``), and clears all outputs. ``python -m helpers.exercises``
+writes ``Mini-Projects/``; ``--check`` fails if what is there differs from what would be generated.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "Solutions"
 EXERCISES = ROOT / "Mini-Projects"
 SOLUTION_TAG = "solution"
+INJECTED_TAG = "injected-parameters"  # papermill's cell with the values of one particular run
 
 
 class ExerciseError(ValueError):
@@ -33,6 +35,7 @@ def is_solution(cell) -> bool:
 def exercise_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """The exercise version of a solution notebook."""
     exercise = copy.deepcopy(solution)
+    exercise.cells = [c for c in exercise.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
     for index, cell in enumerate(exercise.cells):
         if is_solution(cell):
             stub = cell.metadata.get("exercise")

@@ -34,6 +34,18 @@ EXPECTED = {
         (r"Test MSE Linear-Model: ([\d.]+)", 10.0, 40.0),
         (r"Failed requests: (\d+)", 0, 0),
     ],
+    # The IMDB mini-projects run on the bundled corpus in tests (IMDB_SOURCE=fallback, see conftest.py).
+    "IMDB Sentiment Analysis - XGBoost (Batch Transform)": [(r"Test accuracy: ([\d.]+)", 0.6, 1.0)],
+    "IMDB Sentiment Analysis - XGBoost (Hyperparameter Tuning)": [
+        (r"Best validation RMSE: ([\d.]+)", 0.0, 0.5),
+        (r"Test accuracy: ([\d.]+)", 0.6, 1.0),
+    ],
+    "IMDB Sentiment Analysis - XGBoost (Updating a Model)": [
+        (r"Test accuracy on the original data: ([\d.]+)", 0.8, 1.0),
+        (r"Test accuracy of the original model on new data: ([\d.]+)", 0.6, 0.85),
+        (r"Test accuracy of the retrained model on new data: ([\d.]+)", 0.78, 1.0),
+        (r"Failed requests: (\d+)", 0, 0),
+    ],
 }
 
 
@@ -42,6 +54,16 @@ def _expected(path: Path):
         if path.stem.startswith(prefix):
             return expectation
     return None
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
+def test_stored_notebook_decides_its_mode_itself(notebook: Path):
+    """A stored notebook must not carry a run's injected parameters: on AWS it would run locally."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    assert not [c for c in cells if "injected-parameters" in c.metadata.get("tags", [])]
+    parameters = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(parameters) == 1 and re.search(r"^mode = None\b", parameters[0].source, re.MULTILINE)
+    assert any("helpers.connect(mode)" in c.source for c in cells if c.cell_type == "code")
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
