@@ -65,6 +65,33 @@ class ProcessRegistry:
 PROCESSES = ProcessRegistry()
 
 
+class CpuShare:
+    """Splits the machine's cores between the training containers running at the same time.
+
+    On AWS each job has its own instance; here they share one machine, and an algorithm that
+    starts one thread per core in each of several processes spends its time fighting for them
+    (two parallel Boston jobs took longer than the same two in a row). A container started while
+    others run gets ``cores // running`` threads through OMP_NUM_THREADS.
+    """
+
+    def __init__(self) -> None:
+        self.cores = os.cpu_count() or 1
+        self.running = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> int:
+        with self._lock:
+            self.running += 1
+            return max(1, self.cores // self.running)
+
+    def release(self) -> None:
+        with self._lock:
+            self.running -= 1
+
+
+CPU_SHARE = CpuShare()
+
+
 def terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
@@ -89,6 +116,10 @@ class Container:
         environment: dict[str, str] | None = None,
     ):
         env = dict(os.environ)
+        self._shares_cpu = command == "train"
+        if self._shares_cpu:
+            env["OMP_NUM_THREADS"] = str(CPU_SHARE.acquire())
+            env["OMP_WAIT_POLICY"] = "PASSIVE"  # idle threads sleep instead of spinning on a shared core
         env.update(environment or {})
         env["SAGEMAKER_OPT_ML"] = str(ml_root)
         env["PYTHONUNBUFFERED"] = "1"
@@ -117,7 +148,13 @@ class Container:
         code = self.proc.wait()
         self._reader.join()
         PROCESSES.discard(self.proc)
+        self._release_cpu()
         return code
+
+    def _release_cpu(self) -> None:
+        if self._shares_cpu:
+            self._shares_cpu = False
+            CPU_SHARE.release()
 
     @property
     def running(self) -> bool:
