@@ -41,7 +41,12 @@ def connect(mode: str | None = None) -> tuple[sagemaker.Session, str]:
         return session, sagemaker.get_execution_role(session)
 
     config = load_config()
-    control.start(config)
+    running = control.start(config)
+    if not control.is_current(running):
+        print(
+            f"Note: the local service on {config.url} was started from older course code; restart it with "
+            "`python -m helpers.local stop` (your resources are kept)."
+        )
     # Every boto3 client created from now on, in this process, talks to the local service.
     os.environ.update(client_environment(config))
     boto_session = boto3.Session(region_name=config.region)

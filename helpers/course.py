@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["SAGEMAKER_COURSE_MODE"] = "local"
     config = load_config()
     already_running = control.health(config) is not None
-    control.start(config)
+    control.start_current(config)
     outcomes = []
     try:
         for path in notebooks(pattern=args.only):

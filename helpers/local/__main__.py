@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(config)
     elif args.command == "start":
         try:
-            info = control.start(config)
+            info = control.start_current(config)
         except control.ServiceStartError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -15,6 +15,7 @@ from typing import Any
 
 from .config import ServiceConfig
 from .gateway import HEALTH_PATH
+from .version import code_fingerprint
 
 
 class ServiceStartError(RuntimeError):
@@ -29,6 +30,20 @@ def health(config: ServiceConfig, timeout: float = 0.5) -> dict[str, Any] | None
     except (OSError, ValueError, urllib.error.URLError):
         return None
     return data if data.get("service") == "sagemaker-local" else None
+
+
+def is_current(running: dict[str, Any]) -> bool:
+    """Whether a running service was started from the code installed now."""
+    return running.get("code") == code_fingerprint()
+
+
+def start_current(config: ServiceConfig) -> dict[str, Any]:
+    """Like ``start``, but first restart a service that runs older code (its resources are kept)."""
+    running = health(config)
+    if running and not is_current(running):
+        print(f"Restarting the local SageMaker service on {config.url}: it was started from older code.")
+        stop(config)
+    return start(config)
 
 
 def log_file(config: ServiceConfig) -> Path:

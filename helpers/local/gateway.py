@@ -23,6 +23,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from . import protocol
 from .config import ACCOUNT_ID, ROLE_NAME
 from .errors import ServiceError
+from .version import code_fingerprint
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -96,6 +97,7 @@ class Gateway:
             "pid": os.getpid(),
             "stateDir": str(self.service.config.state_dir),
             "region": self.service.region,
+            "code": code_fingerprint(),
         }
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
