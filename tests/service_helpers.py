@@ -80,3 +80,24 @@ def processes_in(folder: Path) -> list[int]:
         if cwd.startswith(str(folder)):
             pids.append(int(entry))
     return sorted(pids)
+
+
+def train_model(sm, s3, bucket, key: str, seed: int, **hyperparameters) -> str:
+    """Train a small XGBoost regression on data under ``key/`` and register it as a model."""
+    s3.put_object(Bucket=bucket, Key=f"{key}/train/train.csv", Body=regression_csv(seed=seed).encode())
+    s3.put_object(Bucket=bucket, Key=f"{key}/validation/validation.csv", Body=regression_csv(40, seed=seed + 1).encode())
+    job = unique("train")
+    request = training_request(job, bucket, **hyperparameters)
+    for channel in request["InputDataConfig"]:
+        source = channel["DataSource"]["S3DataSource"]
+        source["S3Uri"] = source["S3Uri"].replace("/data/", f"/{key}/")
+    sm.create_training_job(**request)
+    desc = wait_training(sm, job)
+    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+    model = unique("model")
+    sm.create_model(
+        ModelName=model,
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": desc["ModelArtifacts"]["S3ModelArtifacts"]},
+    )
+    return model

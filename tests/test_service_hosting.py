@@ -16,40 +16,18 @@ from helpers.local.config import ROLE_ARN
 from .service_helpers import (
     XGBOOST_IMAGE,
     processes_in,
-    regression_csv,
-    training_request,
+    train_model,
     unique,
     wait_for,
-    wait_training,
 )
 
 ROW = "1.0,2.0,3.0,4.0"
 
 
-def _train(sm, s3, bucket, key: str, seed: int, **hyperparameters) -> str:
-    s3.put_object(Bucket=bucket, Key=f"{key}/train/train.csv", Body=regression_csv(seed=seed).encode())
-    s3.put_object(Bucket=bucket, Key=f"{key}/validation/validation.csv", Body=regression_csv(40, seed=seed + 1).encode())
-    job = unique("host-train")
-    request = training_request(job, bucket, **hyperparameters)
-    for channel in request["InputDataConfig"]:
-        source = channel["DataSource"]["S3DataSource"]
-        source["S3Uri"] = source["S3Uri"].replace("/data/", f"/{key}/")
-    sm.create_training_job(**request)
-    desc = wait_training(sm, job)
-    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
-    model = unique("host-model")
-    sm.create_model(
-        ModelName=model,
-        ExecutionRoleArn=ROLE_ARN,
-        PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": desc["ModelArtifacts"]["S3ModelArtifacts"]},
-    )
-    return model
-
-
 @pytest.fixture(scope="module")
 def models(sm, s3, bucket):
     """Two models that answer the same row differently (num_round 1 vs 30), so a switch shows."""
-    return _train(sm, s3, bucket, "hosting-a", 10, num_round="1"), _train(sm, s3, bucket, "hosting-b", 10, num_round="30")
+    return train_model(sm, s3, bucket, "hosting-a", 10, num_round="1"), train_model(sm, s3, bucket, "hosting-b", 10, num_round="30")
 
 
 def _config(sm, variants: list[tuple[str, str, int, float]]) -> str:

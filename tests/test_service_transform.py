@@ -10,32 +10,15 @@ from helpers.local.config import ROLE_ARN
 from .service_helpers import (
     XGBOOST_IMAGE,
     regression_csv,
-    training_request,
+    train_model,
     unique,
-    wait_training,
     wait_transform,
 )
 
 
 @pytest.fixture(scope="module")
 def model_name(sm, s3, bucket):
-    s3.put_object(Bucket=bucket, Key="tdata/train/train.csv", Body=regression_csv(seed=3).encode())
-    s3.put_object(Bucket=bucket, Key="tdata/validation/validation.csv", Body=regression_csv(40, seed=4).encode())
-    job = unique("for-transform")
-    request = training_request(job, bucket)
-    for channel in request["InputDataConfig"]:
-        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-        channel["DataSource"]["S3DataSource"]["S3Uri"] = uri.replace("/data/", "/tdata/")
-    sm.create_training_job(**request)
-    desc = wait_training(sm, job)
-    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
-    name = unique("model")
-    sm.create_model(
-        ModelName=name,
-        ExecutionRoleArn=ROLE_ARN,
-        PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": desc["ModelArtifacts"]["S3ModelArtifacts"]},
-    )
-    return name
+    return train_model(sm, s3, bucket, "tdata", 3)
 
 
 def transform_request(name: str, model: str, source: str, output: str, **extra) -> dict:
