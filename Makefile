@@ -1,5 +1,5 @@
 # `make course` runs every notebook headlessly against the local service; `make test` checks it all.
-# Both create the virtual environment in .venv on first use (Python 3.10+ needed).
+# Both create the virtual environment in .venv on first use (Python 3.11+ needed).
 
 PYTHON ?= python3
 VENV := .venv

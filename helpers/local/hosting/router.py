@@ -90,7 +90,7 @@ class Router:
                 # That instance just died: skip it until the monitor replaces it.
                 instance.unreachable = True
                 continue
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return _model_error(endpoint, variant.name, 0, f"The model did not answer within {MODEL_TIMEOUT_SECONDS} s.", self.region)
             if status >= 400:
                 message = payload.decode(errors="replace").strip()
