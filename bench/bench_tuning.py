@@ -17,7 +17,10 @@ import os
 import sys
 import time
 
-from _service import running_service
+from _service import ROOT, running_service
+
+sys.path.insert(0, str(ROOT))
+from tests.service_helpers import csv_channel  # noqa: E402
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 RANGES = {
@@ -50,11 +53,7 @@ def upload_boston(s3, bucket: str) -> None:
 def tuning_request(name: str, bucket: str, strategy: str, jobs: int, parallel: int) -> dict:
     from helpers.local.config import ROLE_ARN
 
-    channel = lambda c: {  # noqa: E731
-        "ChannelName": c,
-        "ContentType": "text/csv",
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/boston/{c}.csv"}},
-    }
+    channel = lambda c: csv_channel(c, f"s3://{bucket}/boston/{c}.csv")  # noqa: E731
     return {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": {

@@ -29,14 +29,19 @@ def regression_csv(rows: int = 120, features: int = 4, seed: int = 0, label: boo
     return "\n".join(",".join(f"{v:.4f}" for v in row) for row in table) + "\n"
 
 
+def csv_channel(name: str, uri: str) -> dict[str, Any]:
+    """One InputDataConfig entry: a CSV channel read from an S3 prefix."""
+    return {
+        "ChannelName": name,
+        "ContentType": "text/csv",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}},
+    }
+
+
 def training_request(name: str, bucket: str, image: str = XGBOOST_IMAGE, **hyperparameters: str) -> dict[str, Any]:
     hp = {"num_round": "20", "objective": "reg:squarederror", "max_depth": "3"}
     hp.update(hyperparameters)
-    channel = lambda c: {  # noqa: E731
-        "ChannelName": c,
-        "ContentType": "text/csv",
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/{c}"}},
-    }
+    channel = lambda c: csv_channel(c, f"s3://{bucket}/data/{c}")  # noqa: E731
     return {
         "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},

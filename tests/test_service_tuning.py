@@ -22,7 +22,7 @@ from helpers.local.tuning.hyperband import HyperbandResource, HyperbandRule
 from helpers.local.tuning.ranges import parse_parameter_ranges
 from helpers.local.tuning.strategies import GridSearch, RandomSearch
 
-from .service_helpers import XGBOOST_IMAGE, regression_csv, unique, wait_for
+from .service_helpers import XGBOOST_IMAGE, csv_channel, regression_csv, unique, wait_for
 
 RANGES = {
     "IntegerParameterRanges": [
@@ -42,11 +42,7 @@ CHILD_NAME = re.compile(r"^(?P<tuning>.+)-(?P<number>\d{3})-[0-9a-f]{8}$")
 def tuning_request(
     name: str, bucket: str, strategy: str = "Random", jobs: int = 4, parallel: int = 2, **config
 ):
-    channel = lambda c: {  # noqa: E731
-        "ChannelName": c,
-        "ContentType": "text/csv",
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/tuning/{c}"}},
-    }
+    channel = lambda c: csv_channel(c, f"s3://{bucket}/tuning/{c}")  # noqa: E731
     static = config.pop("static", {"objective": "reg:squarederror", "num_round": "5"})
     request = {
         "HyperParameterTuningJobName": name,

@@ -32,7 +32,7 @@ from helpers.webapp import (
 )
 from helpers.webapp.lambda_function import EMPTY_BODY_MESSAGE, lambda_handler
 
-from .service_helpers import XGBOOST_IMAGE, unique, wait_for, wait_training
+from .service_helpers import XGBOOST_IMAGE, csv_channel, unique, wait_for, wait_training
 
 POSITIVE = (
     "What a wonderful film! The acting is superb, the story is moving and beautifully told. "
@@ -81,16 +81,7 @@ def deployed(service, sm, s3, bucket, tmp_path_factory) -> dict[str, str]:
             "objective": "binary:logistic", "num_round": "100", "early_stopping_rounds": "10",
             "max_depth": "5", "eta": "0.2", "gamma": "4", "min_child_weight": "6", "subsample": "0.8",
         },  # fmt: skip
-        InputDataConfig=[
-            {
-                "ChannelName": channel,
-                "ContentType": "text/csv",
-                "DataSource": {
-                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/{prefix}/{channel}"}
-                },
-            }
-            for channel in ("train", "validation")
-        ],
+        InputDataConfig=[csv_channel(c, f"s3://{bucket}/{prefix}/{c}") for c in ("train", "validation")],
         OutputDataConfig={"S3OutputPath": f"s3://{bucket}/{prefix}/output"},
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 600},
