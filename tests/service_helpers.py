@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,15 @@ def wait_for(describe, status_key: str, timeout: float = 60.0) -> dict[str, Any]
             return desc
         time.sleep(0.05)
     raise AssertionError(f"still {desc[status_key]} after {timeout} s")
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` when it never does."""
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting until {what}")
+        time.sleep(0.02)
 
 
 def wait_training(sm, name: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -22,7 +21,7 @@ from helpers.local.tuning.hyperband import HyperbandResource, HyperbandRule
 from helpers.local.tuning.ranges import parse_parameter_ranges
 from helpers.local.tuning.strategies import GridSearch, RandomSearch
 
-from .service_helpers import XGBOOST_IMAGE, csv_channel, regression_csv, unique, wait_for
+from .service_helpers import XGBOOST_IMAGE, csv_channel, regression_csv, unique, wait_for, wait_until
 
 RANGES = {
     "IntegerParameterRanges": [
@@ -309,9 +308,7 @@ def test_stop_tuning_job_stops_its_training_jobs(sm, data):
     request = tuning_request(name, data, static={"objective": "reg:squarederror", "num_round": "100000", "eta": "0.0001"},
                              ranges={"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "3"}]})  # fmt: skip
     sm.create_hyper_parameter_tuning_job(**request)
-    deadline = time.time() + 30
-    while not children(sm, name) and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: bool(children(sm, name)), "the tuning job has started a training job")
     sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
     desc = wait_tuning(sm, name)
     assert desc["HyperParameterTuningJobStatus"] == "Stopped"
