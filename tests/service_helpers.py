@@ -107,9 +107,13 @@ def train_model(sm, s3, bucket, key: str, seed: int, **hyperparameters) -> str:
         source = channel["DataSource"]["S3DataSource"]
         source["S3Uri"] = source["S3Uri"].replace("/data/", f"/{key}/")
     sm.create_training_job(**request)
+    return model_from_job(sm, job, unique("model"))
+
+
+def model_from_job(sm, job: str, model: str) -> str:
+    """Wait for training job ``job`` to complete and register its artifact as XGBoost model ``model``."""
     desc = wait_training(sm, job)
     assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
-    model = unique("model")
     sm.create_model(
         ModelName=model,
         ExecutionRoleArn=ROLE_ARN,

@@ -32,7 +32,7 @@ from helpers.webapp import (
 )
 from helpers.webapp.lambda_function import EMPTY_BODY_MESSAGE, lambda_handler
 
-from .service_helpers import XGBOOST_IMAGE, csv_channel, unique, wait_for, wait_training
+from .service_helpers import XGBOOST_IMAGE, csv_channel, model_from_job, unique, wait_for
 
 POSITIVE = (
     "What a wonderful film! The acting is superb, the story is moving and beautifully told. "
@@ -86,15 +86,7 @@ def deployed(service, sm, s3, bucket, tmp_path_factory) -> dict[str, str]:
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 600},
     )
-    trained = wait_training(sm, job)
-    assert trained["TrainingJobStatus"] == "Completed", trained.get("FailureReason")
-
-    name = unique("webapp")
-    sm.create_model(
-        ModelName=name,
-        ExecutionRoleArn=ROLE_ARN,
-        PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": trained["ModelArtifacts"]["S3ModelArtifacts"]},
-    )
+    name = model_from_job(sm, job, unique("webapp"))
     sm.create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[
