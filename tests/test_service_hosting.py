@@ -214,3 +214,22 @@ def test_dead_model_server_is_replaced(sm, runtime, models, service):
     assert sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
     assert _predict(runtime, endpoint)[1] == "A"
     sm.delete_endpoint(EndpointName=endpoint)
+
+
+def test_delete_while_creating_leaves_nothing_running(sm, runtime, models, service):
+    endpoint = unique("endpoint")
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=_config(sm, [("A", models[0], 2, 1.0)]))
+    sm.delete_endpoint(EndpointName=endpoint)  # while its model servers are still starting
+
+    def gone() -> bool:
+        try:
+            sm.describe_endpoint(EndpointName=endpoint)
+        except ClientError:
+            return True
+        return False
+
+    wait_until(gone, "the endpoint is deleted")
+    with pytest.raises(ClientError) as error:
+        _predict(runtime, endpoint)
+    assert "not found" in error.value.response["Error"]["Message"]
+    assert processes_in(service.state_dir / "work" / "endpoints" / endpoint) == []

@@ -15,6 +15,7 @@ from .service_helpers import (
     training_request,
     wait_for,
     wait_training,
+    wait_until,
 )
 
 
@@ -59,5 +60,12 @@ def test_restart_keeps_resources_and_restores_endpoints(tmp_path):
         assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
         after = runtime.invoke_endpoint(EndpointName="restart-endpoint", ContentType="text/csv", Body="1,2,3,4")["Body"].read()
         assert after == before
+
+        # Deleting the restored endpoint stops its server and removes its unpacked model files.
+        sm.delete_endpoint(EndpointName="restart-endpoint")
+        folder = config.state_dir / "work" / "endpoints" / "restart-endpoint"
+        wait_until(lambda: not sm.list_endpoints()["Endpoints"], "the endpoint is deleted")
+        assert processes_in(config.state_dir) == []
+        assert [p for p in folder.rglob("*") if p.is_file()] == []
     finally:
         control.stop(config)

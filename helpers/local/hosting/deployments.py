@@ -61,6 +61,8 @@ class EndpointManager:
 
     def _set(self, endpoint: str, **fields: Any) -> None:
         def change(doc: dict[str, Any]) -> None:
+            if doc["EndpointStatus"] == "Deleting":
+                return  # DeleteEndpoint came in while this change ran; the endpoint is on its way out
             doc.update(fields)
             doc["LastModifiedTime"] = time.time()
             if fields.get("EndpointStatus") == "InService" and "FailureReason" not in fields:
@@ -78,6 +80,15 @@ class EndpointManager:
         fleet.start(counts, model_dirs)
         return fleet
 
+    def _wanted(self, endpoint: str, fleet: Fleet) -> bool:
+        """False (and ``fleet`` stopped) when DeleteEndpoint came in while the fleet was starting."""
+        doc = self.store.get(ENDPOINT, endpoint)
+        if doc is not None and doc["EndpointStatus"] != "Deleting":
+            return True
+        fleet.stop()
+        fleet.remove_files()
+        return False
+
     def _remember(self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]], fleet: Fleet) -> None:
         record = {"EndpointConfig": config, "Models": models, "ModelDirs": fleet.model_dirs()}
         if not self.store.update(DEPLOYMENT, endpoint, lambda d: d.update(record)):
@@ -92,6 +103,8 @@ class EndpointManager:
                     fleet = self._build(endpoint, config, models)
                 except FleetError as exc:
                     self._set(endpoint, EndpointStatus="Failed", FailureReason=str(exc))
+                    return
+                if not self._wanted(endpoint, fleet):
                     return
                 self.router.activate(endpoint, fleet)
                 self._remember(endpoint, config, models, fleet)
@@ -112,6 +125,8 @@ class EndpointManager:
                 except FleetError as exc:
                     # Roll back: the old fleet never stopped serving.
                     self._set(endpoint, EndpointStatus="InService", FailureReason=f"Update failed and was rolled back: {exc}")
+                    return
+                if not self._wanted(endpoint, fleet):
                     return
                 previous = self.router.activate(endpoint, fleet)
                 self._remember(endpoint, config, models, fleet)
@@ -149,13 +164,16 @@ class EndpointManager:
         self.service.start_background(f"scale-endpoint-{endpoint}", work)
 
     def delete(self, endpoint: str) -> None:
-        fleet = self.router.deactivate(endpoint)
-        self.store.delete(DEPLOYMENT, endpoint)
+        serving = self.router.deactivate(endpoint)  # new requests fail from now on
 
         def work() -> None:
             with self._lock(endpoint):
-                if fleet is not None:
+                # A create or update that was under way has finished by now and may have routed a
+                # fleet of its own: that one goes too.
+                finished = self.router.deactivate(endpoint)
+                for fleet in {id(f): f for f in (serving, finished) if f is not None}.values():
                     self._drain_and_stop(fleet)
+                self.store.delete(DEPLOYMENT, endpoint)
                 self.store.delete(ENDPOINT, endpoint)
 
         self.service.start_background(f"delete-endpoint-{endpoint}", work)
@@ -192,6 +210,8 @@ class EndpointManager:
                     fleet = self._build(endpoint, deployment["EndpointConfig"], deployment["Models"], model_dirs=dirs)
                 except FleetError as exc:
                     self._set(endpoint, EndpointStatus="Failed", FailureReason=f"Could not restart after a service restart: {exc}")
+                    return
+                if not self._wanted(endpoint, fleet):
                     return
                 self.router.activate(endpoint, fleet)
                 self._set(endpoint, EndpointStatus="InService", ProductionVariants=variant_summaries(deployment["EndpointConfig"], fleet))

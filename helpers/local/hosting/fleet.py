@@ -46,6 +46,7 @@ class Variant:
     model_name: str
     image: str
     module: str
+    model_data_url: str | None
     ml_root: Path
     environment: dict[str, str]
     weight: float
@@ -79,31 +80,26 @@ class Fleet:
                 model_name=spec["ModelName"],
                 image=container["Image"],
                 module=resolve_image(container["Image"]),
+                model_data_url=container.get("ModelDataUrl"),
                 ml_root=self.root / spec["VariantName"],
                 environment=dict(container.get("Environment", {})),
                 weight=float(spec.get("InitialVariantWeight", 1.0)),
+                desired_count=int(spec.get("InitialInstanceCount", 1)),
             )
-        self._counts = {s["VariantName"]: int(s.get("InitialInstanceCount", 1)) for s in config["ProductionVariants"]}
-        self._model_urls = {
-            s["VariantName"]: (models[s["ModelName"]].get("PrimaryContainer") or models[s["ModelName"]]["Containers"][0]).get("ModelDataUrl")
-            for s in config["ProductionVariants"]
-        }
         self._lock = threading.Lock()
 
     def start(self, counts: dict[str, int] | None = None, model_dirs: dict[str, Path] | None = None) -> None:
         """Unpack each variant's model and start all its instances in parallel; raise FleetError."""
-        counts = {**self._counts, **(counts or {})}
         try:
             for name, variant in self.variants.items():
+                variant.desired_count = (counts or {}).get(name, variant.desired_count)
                 if model_dirs and name in model_dirs and model_dirs[name].exists():
                     variant.ml_root = model_dirs[name].parent
                 else:
-                    unpack_model(self._model_urls[name], variant.ml_root / "model")
-            for variant in self.variants.values():
-                variant.desired_count = counts[variant.name]
-            jobs = [(v, counts[v.name]) for v in self.variants.values()]
-            with ThreadPoolExecutor(max_workers=max(1, sum(c for _, c in jobs))) as pool:
-                started = [pool.submit(self._start_instance, v) for v, count in jobs for _ in range(count)]
+                    unpack_model(variant.model_data_url, variant.ml_root / "model")
+            total = sum(v.desired_count for v in self.variants.values())
+            with ThreadPoolExecutor(max_workers=max(1, total)) as pool:
+                started = [pool.submit(self._start_instance, v) for v in self.variants.values() for _ in range(v.desired_count)]
                 for future in started:
                     future.result()
         except Exception as exc:
@@ -163,4 +159,6 @@ class Fleet:
             variant.instances = []
 
     def remove_files(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        # A fleet restored after a restart serves from the folder of the deployment it replaced.
+        for root in {self.root, *(v.ml_root.parent for v in self.variants.values())}:
+            shutil.rmtree(root, ignore_errors=True)
