@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from ..conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,6 +30,16 @@ def regression_rows(count: int, seed: int, features: int = 5) -> np.ndarray:
 
 def to_csv(rows: np.ndarray) -> str:
     return "\n".join(",".join(f"{v:.6g}" for v in row) for row in rows) + "\n"
+
+
+def csv_channels(
+    train: np.ndarray, validation: np.ndarray | None = None, content_type: str | None = "text/csv"
+) -> dict[str, tuple[str | None, dict[str, str]]]:
+    """``make_ml_root`` channels: ``train`` and, when given, ``validation`` as one CSV file each."""
+    channels = {"train": (content_type, {"train.csv": to_csv(train)})}
+    if validation is not None:
+        channels["validation"] = (content_type, {"validation.csv": to_csv(validation)})
+    return channels
 
 
 def make_ml_root(
@@ -76,12 +87,6 @@ def run_image(module: str, command: str, root: Path, timeout: float = 120) -> su
 
 def failure_reason(root: Path) -> str:
     return (root / "output" / "failure").read_text()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http_call(
@@ -147,8 +152,3 @@ def model_server(module: str, root: Path, environment: dict[str, str] | None = N
 @pytest.fixture
 def train_rows() -> np.ndarray:
     return regression_rows(200, seed=0)
-
-
-@pytest.fixture
-def validation_rows() -> np.ndarray:
-    return regression_rows(80, seed=1)

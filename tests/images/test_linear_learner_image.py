@@ -14,6 +14,7 @@ from helpers.local.images import algorithm_metrics, objective_type, resolve_imag
 from helpers.local.images.container import run_training
 
 from .conftest import (
+    csv_channels,
     failure_reason,
     http_call,
     invoke,
@@ -27,15 +28,6 @@ from .conftest import (
 MODULE = "helpers.local.images.linear_learner"
 URI = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
 REGRESSOR = {"feature_dim": 5, "predictor_type": "regressor", "mini_batch_size": 50}
-
-
-def csv_channels(
-    train: np.ndarray, validation: np.ndarray | None = None, content_type: str | None = "text/csv"
-):
-    channels = {"train": (content_type, {"train.csv": to_csv(train)})}
-    if validation is not None:
-        channels["validation"] = (content_type, {"validation.csv": to_csv(validation)})
-    return channels
 
 
 def train_in_process(root) -> tuple[int, str]:
@@ -136,7 +128,8 @@ def test_binary_classifier_predicts_labels(tmp_path):
     root = make_ml_root(tmp_path, hyperparameters, csv_channels(np.column_stack([label, x])))
     code, log = train_in_process(root)
     assert code == 0, log
-    assert re.search(r"train binary_classification_accuracy <score>=0\.9", log)
+    accuracy = re.search(r"train binary_classification_accuracy <score>=(\S+)", log)
+    assert accuracy and float(accuracy.group(1)) >= 0.9, log
     from helpers.local.images.linear_learner.serve import load_handler
 
     body, content_type = load_handler(root / "model")(b"2,-2,0\n-2,2,0", "text/csv", "application/json")
@@ -177,4 +170,27 @@ def test_serving_answers_csv_and_json_with_scores(trained):
         status, message, _ = invoke(port, b'{"instances": [{"values": 1}]}', content_type="application/json")
         assert status == 400
         assert invoke(port, b"0:1 1:2", content_type="text/libsvm")[0] == 415
+        status, message, _ = invoke(port, b"1,2,,4,5")
+        assert status == 400 and b"Record 1, feature 3 is missing" in message
+        status, message, _ = invoke(
+            port, b'{"features": [1, 2, null, 4, 5]}', content_type="application/json"
+        )
+        assert status == 400 and b"feature 3" in message
+        status, message, _ = invoke(port, b'{"features": [1, "\xff"]}', content_type="application/jsonlines")
+        assert status == 400 and b"line 1" in message
+        sparse = {"data": {"features": {"keys": [0, 7], "values": [1, 2], "shape": [5]}}}
+        status, message, _ = invoke(port, json.dumps(sparse).encode(), content_type="application/json")
+        assert status == 400 and b"sparse key 7 is outside the shape [5]" in message
         assert invoke(port, to_csv(features[:1]).encode(), accept="application/x-recordio-protobuf")[0] == 406
+
+
+def test_unsupported_default_accept_stops_the_model_loading(trained, monkeypatch):
+    from helpers.local.images.container import AlgorithmError
+    from helpers.local.images.linear_learner.serve import load_handler
+
+    root, _ = trained
+    monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "text/csv")
+    assert load_handler(root / "model")(b"1,2,3,4,5", "text/csv", "")[1] == "text/csv"
+    monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/x-recordio-protobuf")
+    with pytest.raises(AlgorithmError, match="application/json, application/jsonlines, text/csv"):
+        load_handler(root / "model")

@@ -11,7 +11,16 @@ import pytest
 from helpers.local.images import UnknownImageError, algorithm_metrics, objective_type, resolve_image
 from helpers.local.images.container import run_training
 
-from .conftest import failure_reason, invoke, make_ml_root, model_server, regression_rows, run_image, to_csv
+from .conftest import (
+    csv_channels,
+    failure_reason,
+    invoke,
+    make_ml_root,
+    model_server,
+    regression_rows,
+    run_image,
+    to_csv,
+)
 
 MODULE = "helpers.local.images.xgboost"
 URI = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -22,13 +31,6 @@ BOSTON_LIKE = {
     "num_round": 60,
     "early_stopping_rounds": 5,
 }
-
-
-def csv_channels(train: np.ndarray, validation: np.ndarray | None = None):
-    channels = {"train": ("text/csv", {"train.csv": to_csv(train)})}
-    if validation is not None:
-        channels["validation"] = ("text/csv", {"validation.csv": to_csv(validation)})
-    return channels
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +279,77 @@ def test_labels_the_objective_cannot_take_are_a_client_error(tmp_path, train_row
     assert run_training(MODULE, root) == 1
     reason = failure_reason(root)
     assert reason.startswith("ClientError: label must be in") and "logistic" in reason
+
+
+def test_csv_weights_apply_to_the_train_and_validation_channels(tmp_path):
+    train, validation = regression_rows(200, 0), regression_rows(80, 1)
+
+    def weighted(rows: np.ndarray) -> np.ndarray:
+        # Rows with a positive first feature count 50 times as much.
+        return np.insert(rows, 1, np.where(rows[:, 1] > 0, 50.0, 1.0), axis=1)
+
+    hyperparameters = {"num_round": 10, "max_depth": 2}
+    weighted_root = make_ml_root(
+        tmp_path / "weighted",
+        hyperparameters | {"csv_weights": 1},
+        csv_channels(weighted(train), weighted(validation)),
+    )
+    plain_root = make_ml_root(tmp_path / "plain", hyperparameters, csv_channels(train, validation))
+    assert run_training(MODULE, weighted_root) == 0, failure_reason(weighted_root)
+    assert run_training(MODULE, plain_root) == 0
+
+    from helpers.local.images.xgboost.serve import load_handler
+
+    body = to_csv(regression_rows(20, 9)[:, 1:]).encode()
+    weighted_answer, _ = load_handler(weighted_root / "model")(body, "text/csv", "text/csv")
+    plain_answer, _ = load_handler(plain_root / "model")(body, "text/csv", "text/csv")
+    assert load_handler(weighted_root / "model").num_features == 5  # the weight is no feature
+    assert weighted_answer != plain_answer
+
+
+def test_early_stopping_without_validation_trains_every_round(tmp_path, train_rows, capsys):
+    root = make_ml_root(tmp_path, BOSTON_LIKE, csv_channels(train_rows))
+    assert run_training(MODULE, root) == 0
+    log = capsys.readouterr().out
+    assert "there is no validation channel: training all 60 rounds" in log
+    assert "Will train until" not in log and "Stopping." not in log
+    from helpers.local.images.xgboost.serve import load_booster
+
+    booster = load_booster(root / "model")
+    assert booster.num_boosted_rounds() == 60 and booster.attr("best_iteration") is None
+
+
+def test_default_accept_from_the_environment_is_checked_when_the_model_loads(trained, monkeypatch, capsys):
+    from helpers.local.images.container import run_serving
+    from helpers.local.images.xgboost.serve import load_handler
+
+    root, _ = trained
+    monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/json; charset=utf-8")
+    body, content_type = load_handler(root / "model")(b"0.1,0.2,0.3,0.4,0.5", "text/csv", "")
+    assert content_type == "application/json" and "predictions" in json.loads(body)
+
+    monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "text/plain")
+    monkeypatch.setattr("helpers.local.images.serving.serve", lambda handler: None)  # never block
+    assert run_serving(MODULE, root) == 1
+    log = capsys.readouterr().out
+    assert "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT='text/plain' is not a supported response type" in log
+    assert "text/csv, application/json, application/jsonlines" in log
+
+
+def test_predictor_matches_inplace_predict_on_an_early_stopped_model(trained):
+    from helpers.local.images.xgboost.predictor import Predictor
+    from helpers.local.images.xgboost.serve import load_booster
+
+    root, _ = trained
+    booster = load_booster(root / "model")
+    best = int(booster.attr("best_iteration"))
+    assert best + 1 < booster.num_boosted_rounds()  # the fixture's job did stop early
+    iteration_range = (0, best + 1)
+    predict = Predictor(booster, iteration_range)
+    assert predict._dense is not None  # the fast path is the one under test
+    features = regression_rows(50, seed=11)[:, 1:].astype(np.float32)
+    features[3, 2] = np.nan
+    for rows in (features[:1], features):
+        expected = booster.inplace_predict(rows, iteration_range=iteration_range)
+        assert np.array_equal(predict(rows), expected, equal_nan=True)
+    assert not np.array_equal(predict(features), booster.inplace_predict(features))

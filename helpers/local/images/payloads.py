@@ -20,6 +20,10 @@ LARGE_CSV_BYTES = 64 * 1024
 
 def parse_csv(body: bytes) -> np.ndarray:
     """A float32 matrix, one row per line; empty fields are missing values (NaN)."""
+    if len(body) > LARGE_CSV_BYTES and b"\n" in body.strip():
+        matrix = _parse_large_csv(body)
+        if matrix is not None:
+            return matrix
     try:
         text = body.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
@@ -33,29 +37,33 @@ def parse_csv(body: bytes) -> np.ndarray:
             return np.array(text.split(","), dtype=np.float32).reshape(1, -1)
         except ValueError:
             pass  # empty fields or bad values: the careful path below explains
-    elif len(text) > LARGE_CSV_BYTES:
-        matrix = _parse_large_csv(text)
-        if matrix is not None:
-            return matrix
     return _parse_csv_rows(text)
 
 
-def _parse_large_csv(text: str) -> np.ndarray | None:
+def _parse_large_csv(body: bytes) -> np.ndarray | None:
+    """The matrix from pandas' C parser, or None to let the careful path parse (and explain) it."""
     import pandas as pd
 
     try:
-        matrix = pd.read_csv(io.StringIO(text), header=None, dtype=np.float32).to_numpy()
-    except (ValueError, pd.errors.ParserError):
+        # pandas decodes the bytes itself: no intermediate str copy of a multi-megabyte payload.
+        matrix = pd.read_csv(io.BytesIO(body), header=None, dtype=np.float32).to_numpy()
+    except (ValueError, pd.errors.ParserError):  # UnicodeDecodeError is a ValueError
         return None
     # pandas pads short rows with NaN; the field count tells whether every row was complete.
     rows, columns = matrix.shape
-    if text.count(",") != rows * (columns - 1):
+    if body.count(b",") != rows * (columns - 1):
         return None
     return matrix
 
 
 def _parse_csv_rows(text: str) -> np.ndarray:
     rows = [line.split(",") for line in text.splitlines() if line.strip()]
+    try:
+        # numpy converts strings with float()'s rules: the per-cell loop below only runs to explain
+        # a failure (or to read empty fields as NaN).
+        return np.array(rows, dtype=np.float32)
+    except ValueError:
+        pass
     width = len(rows[0])
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
@@ -132,7 +140,7 @@ def parse_jsonlines(body: bytes) -> np.ndarray:
             continue
         try:
             rows.append(_dense_row(json.loads(line)))
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvocationError(400, f"Loading jsonlines data failed on line {number}: {exc}") from exc
     return _rows_matrix(rows)
 
@@ -166,11 +174,35 @@ def _dense_row(instance: Any) -> list[Any]:
 
 
 def _sparse_to_dense(features: dict[str, Any]) -> list[float]:
-    shape = features.get("shape") or [max(features["keys"]) + 1]
-    row = [0.0] * int(shape[0])
-    for key, value in zip(features["keys"], features["values"], strict=False):
-        row[int(key)] = value
+    keys, values, shape = features["keys"], features["values"], features.get("shape")
+    try:
+        indices = [_index(key) for key in keys]
+        width = _index(shape[0]) if shape else max(indices) + 1
+    except (TypeError, ValueError, IndexError) as exc:
+        raise InvocationError(
+            400, f"Loading json data failed: sparse keys and shape must be whole numbers ({exc})."
+        ) from None
+    if not isinstance(values, list) or len(values) != len(indices):
+        raise InvocationError(400, "Loading json data failed: sparse features need one value per key.")
+    # Checked explicitly: a key past the shape would be an IndexError and a negative one would
+    # silently index from the end of the row.
+    outside = [key for key in indices if not 0 <= key < width]
+    if outside:
+        raise InvocationError(
+            400, f"Loading json data failed: sparse key {outside[0]} is outside the shape [{width}]."
+        )
+    row = [0.0] * width
+    for key, value in zip(indices, values, strict=True):
+        row[key] = value
     return row
+
+
+def _index(key: Any) -> int:
+    """A sparse key or size as an int; 2.5 is refused rather than truncated."""
+    index = int(key)
+    if isinstance(key, float) and index != key:
+        raise ValueError(f"{key!r} is not a whole number")
+    return index
 
 
 def _rows_matrix(rows: list[list[Any]]) -> np.ndarray:

@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .container import AlgorithmError
+
 PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
 DEFAULT_PORT = 8080
 DEFAULT_ACCEPT_ENV = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
@@ -63,9 +65,22 @@ def choose_accept(accept: str | None, supported: Sequence[str], default: str) ->
     )
 
 
-def default_accept(image_default: str) -> str:
-    """The response type for requests without Accept; a model's Environment may override it."""
-    return media_type(os.environ.get(DEFAULT_ACCEPT_ENV)) or image_default
+def default_accept(image_default: str, supported: Sequence[str]) -> str:
+    """The response type for requests without Accept; a model's Environment may override it.
+
+    Checked when the model loads: an unsupported value would otherwise label every default answer
+    with a type its body is not in, so the endpoint fails to start and says why instead.
+    """
+    configured = os.environ.get(DEFAULT_ACCEPT_ENV, "")
+    value = media_type(configured)
+    if not value:
+        return image_default
+    if value not in supported:
+        raise AlgorithmError(
+            f"{DEFAULT_ACCEPT_ENV}={configured!r} is not a supported response type. "
+            f"Please use one of: {', '.join(supported)}."
+        )
+    return value
 
 
 def is_batch() -> bool:

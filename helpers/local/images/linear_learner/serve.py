@@ -56,6 +56,16 @@ class LinearLearnerHandler:
                 f"Each record needs {self.model.feature_dim} features (feature_dim) but the request has "
                 f"{features.shape[1]}.",
             )
+        finite = np.isfinite(features)
+        if not finite.all():
+            # Empty CSV fields and JSON nulls parse as NaN; a linear model has no use for missing
+            # values and would answer NaN, which is not even valid JSON.
+            row, column = np.argwhere(~finite)[0] + 1
+            raise InvocationError(
+                400,
+                f"Record {row}, feature {column} is missing or not a finite number; Linear Learner "
+                "needs a numeric value for every feature.",
+            )
         scores = self.model.scores(features.astype(np.float64))
         return self._encode(scores, answer_type), answer_type
 
@@ -92,4 +102,4 @@ def load_handler(model_dir: Path) -> LinearLearnerHandler:
         model = LinearModel.load(path)
     except (ValueError, KeyError, OSError) as exc:
         raise AlgorithmError(f"{path.name} is not a Linear Learner model from this service: {exc}") from exc
-    return LinearLearnerHandler(model, batch=is_batch(), accept_default=default_accept(JSON))
+    return LinearLearnerHandler(model, batch=is_batch(), accept_default=default_accept(JSON, ACCEPTS))

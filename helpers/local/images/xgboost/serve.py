@@ -120,4 +120,5 @@ class XGBoostHandler:
 
 
 def load_handler(model_dir: Path) -> XGBoostHandler:
-    return XGBoostHandler(load_booster(model_dir), batch=is_batch(), accept_default=default_accept(CSV))
+    accept_default = default_accept(CSV, ACCEPTS)
+    return XGBoostHandler(load_booster(model_dir), batch=is_batch(), accept_default=accept_default)

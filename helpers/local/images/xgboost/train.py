@@ -1,8 +1,9 @@
 """Training like the built-in XGBoost algorithm: channels ``train`` and ``validation``, real xgboost.
 
 Per boosting round it prints ``[i]<TAB>train-<metric>:v<TAB>validation-<metric>:v`` as the container
-does, stops early on the validation channel when ``early_stopping_rounds`` is set, and saves the
-booster as ``model/xgboost-model``.
+does, stops early on the validation channel when ``early_stopping_rounds`` is set (without a
+validation channel it trains every round, as the container does), and saves the booster as
+``model/xgboost-model``.
 """
 
 from __future__ import annotations
@@ -66,12 +67,16 @@ def train(env: TrainingEnvironment) -> None:
     params, warnings = booster_params(values)
     log(f"Hyperparameters: {env.hyperparameters}")
 
-    dtrain = load_dmatrix(env, "train", formats["train"], csv_weights=values.get("csv_weights", 0))
+    # Like the container, csv_weights applies to both channels: each has its weight in column 2.
+    csv_weights = values.get("csv_weights", 0)
+    dtrain = load_dmatrix(env, "train", formats["train"], csv_weights=csv_weights)
     if dtrain is None:
         raise AlgorithmError(f"No data in training channel path {env.channel_dir('train')}")
     dval = None
     if "validation" in formats:
-        dval = load_dmatrix(env, "validation", formats["validation"], width=dtrain.num_col())
+        dval = load_dmatrix(
+            env, "validation", formats["validation"], csv_weights=csv_weights, width=dtrain.num_col()
+        )
         if dval is None:
             raise AlgorithmError(f"No data in validation channel path {env.channel_dir('validation')}")
         if dval.num_col() != dtrain.num_col():
@@ -204,6 +209,13 @@ def run_boosting(params: dict[str, Any], values: dict[str, Any], dtrain, dval):
     evals = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
     callbacks = [RoundLogger()]
     rounds = values.get("early_stopping_rounds")
+    if rounds and dval is None:
+        # The container only stops early on the validation channel; without one it trains every round.
+        log(
+            "early_stopping_rounds is set but there is no validation channel: "
+            f"training all {values['num_round']} rounds."
+        )
+        rounds = None
     if rounds:
         stop_metric = (
             tuning_metric.split(":", 1)[1] if tuning_metric else (requested[-1] if requested else None)
@@ -212,12 +224,12 @@ def run_boosting(params: dict[str, Any], values: dict[str, Any], dtrain, dval):
             xgb.callback.EarlyStopping(
                 rounds=rounds,
                 metric_name=stop_metric,
-                data_name=evals[-1][1],
+                data_name="validation",
                 maximize=_maximize(stop_metric) if stop_metric else None,
                 save_best=False,
             )
         )
-        watched = f"{evals[-1][1]}-{stop_metric}" if stop_metric else f"the {evals[-1][1]} metric"
+        watched = f"validation-{stop_metric}" if stop_metric else "the validation metric"
         log(f"Will train until {watched} hasn't improved in {rounds} rounds.")
 
     history: dict[str, dict[str, list[float]]] = {}
