@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import random
 import re
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 
+from helpers.local.api.tuning import describe_tuning_job
 from helpers.local.config import ROLE_ARN
 from helpers.local.errors import ValidationException
+from helpers.local.service import Service
+from helpers.local.store import Store
 from helpers.local.tuning.bayesian import BayesianSearch
 from helpers.local.tuning.early_stopping import MedianStoppingRule
 from helpers.local.tuning.hyperband import HyperbandResource, HyperbandRule
+from helpers.local.tuning.objective import jobs_not_improving
 from helpers.local.tuning.ranges import parse_parameter_ranges
 from helpers.local.tuning.strategies import GridSearch, RandomSearch
 
@@ -144,11 +149,16 @@ def started(sm, data):
             },
         ),
     )  # fmt: skip
+    # RandomSeed 4 draws a good learning rate, then a hopeless one; one job at a time so the
+    # hopeless one is judged against the finished good one. Early stopping ends the good job long
+    # before its 20000 rounds; the hopeless one improves too slowly to stop by itself.
     start(
         "hyperband",
         tuning_request(
-            unique("hyperband"), data, "Hyperband", jobs=2,
-            StrategyConfig={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}},
+            unique("hyperband"), data, "Hyperband", jobs=2, parallel=1, RandomSeed=4,
+            ranges={"CategoricalParameterRanges": [{"Name": "eta", "Values": ["0.5", "0.00001"]}]},
+            static={"objective": "reg:squarederror", "num_round": "5", "early_stopping_rounds": "3"},
+            StrategyConfig={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 20000}},
         ),
     )  # fmt: skip
     start("definitions", definitions_request(unique("definitions"), data))
@@ -178,8 +188,11 @@ def test_random_tuning_job_completes_with_counters_and_best_job(sm, random_job):
     assert desc["HyperParameterTuningJobArn"].endswith(f":hyper-parameter-tuning-job/{name}")
     assert desc["TrainingJobStatusCounters"]["Completed"] == 4
     assert desc["ObjectiveStatusCounters"] == {"Succeeded": 4, "Pending": 0, "Failed": 0}
-    assert desc["HyperParameterTuningEndTime"] >= desc["CreationTime"]
-    assert desc["ConsumedResources"]["RuntimeInSeconds"] >= 0
+    jobs = children(sm, name)
+    ended, created = desc["HyperParameterTuningEndTime"], desc["CreationTime"]
+    assert ended >= max(j["TrainingEndTime"] for j in jobs)  # it ends after its last training job
+    # Runtime runs from creation to the end, and no further once the job has ended.
+    assert abs(desc["ConsumedResources"]["RuntimeInSeconds"] - (ended - created).total_seconds()) <= 1
     config = desc["HyperParameterTuningJobConfig"]
     assert config["TrainingJobEarlyStoppingType"] == "Off"
     assert sm.list_tags(ResourceArn=desc["HyperParameterTuningJobArn"])["Tags"] == [
@@ -191,7 +204,6 @@ def test_random_tuning_job_completes_with_counters_and_best_job(sm, random_job):
         m["Name"] == "validation:rmse" for m in definition["AlgorithmSpecification"]["MetricDefinitions"]
     )
 
-    jobs = children(sm, name)
     best = min(jobs, key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
     assert desc["BestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
     assert desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"] == {
@@ -266,16 +278,17 @@ def test_grid_runs_every_combination_once(sm, started):
     assert combinations == [("2", "1"), ("2", "2"), ("4", "1"), ("4", "2")]
 
 
-def test_hyperband_gives_every_job_the_max_resource(sm, started):
+def test_hyperband_gives_every_job_the_max_resource_and_stops_the_hopeless(sm, started):
     name = started["hyperband"]
     desc = wait_tuning(sm, name)
     assert desc["HyperParameterTuningJobStatus"] == "Completed", desc.get("FailureReason")
-    for job in children(sm, name):
-        assert_inside(job["TunedHyperParameters"], RANGES)
-        assert (
-            sm.describe_training_job(TrainingJobName=job["TrainingJobName"])["HyperParameters"]["num_round"]
-            == "9"
-        )
+    jobs = children(sm, name)
+    assert [j["TunedHyperParameters"]["eta"] for j in jobs] == ["0.5", "0.00001"]
+    trainings = [sm.describe_training_job(TrainingJobName=j["TrainingJobName"]) for j in jobs]
+    assert [t["HyperParameters"]["num_round"] for t in trainings] == ["20000", "20000"]
+    assert [t["TrainingJobStatus"] for t in trainings] == ["Completed", "Stopped"]
+    assert "by Hyperband" in trainings[1]["SecondaryStatusTransitions"][-1]["StatusMessage"]
+    assert desc["TrainingJobStatusCounters"]["Stopped"] == 1
 
 
 def test_several_training_job_definitions_take_turns(sm, started):
@@ -317,6 +330,42 @@ def test_stop_tuning_job_stops_its_training_jobs(sm, data):
     with pytest.raises(ClientError) as error:
         sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
     assert error.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_stop_right_after_create_ends_the_tuning_job_stopped(sm, data):
+    name = unique("stop-at-once")
+    sm.create_hyper_parameter_tuning_job(**tuning_request(name, data))
+    sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    desc = wait_tuning(sm, name)
+    assert desc["HyperParameterTuningJobStatus"] == "Stopped" and "HyperParameterTuningEndTime" in desc
+
+
+def test_stop_on_a_completed_tuning_job_is_refused_and_changes_nothing(sm, random_job):
+    name, before = random_job
+    with pytest.raises(ClientError) as error:
+        sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert "Completed" in error.value.response["Error"]["Message"]
+    after = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    assert after["HyperParameterTuningJobStatus"] == "Completed"
+    assert after["HyperParameterTuningEndTime"] == before["HyperParameterTuningEndTime"]
+    assert after["LastModifiedTime"] == before["LastModifiedTime"]
+
+
+def test_tuning_job_interrupted_by_a_restart_fails_with_a_fixed_runtime(tmp_path):
+    service = Service.__new__(Service)  # only its store: the start-up marking is under test
+    service.store = Store(tmp_path / "state.db")
+    created = time.time() - 100
+    doc = {"HyperParameterTuningJobName": "cut-short", "HyperParameterTuningJobStatus": "InProgress",
+           "CreationTime": created, "LastModifiedTime": created, "TrainingJobs": []}  # fmt: skip
+    service.store.insert("HyperParameterTuningJob", "cut-short", "arn:cut-short", doc)
+    service._fail_interrupted_jobs()
+    described = describe_tuning_job(service, service.store.get("HyperParameterTuningJob", "cut-short"))
+    assert described["HyperParameterTuningJobStatus"] == "Failed"
+    assert described["HyperParameterTuningEndTime"] >= created + 100
+    runtime = described["ConsumedResources"]["RuntimeInSeconds"]
+    assert runtime == int(described["HyperParameterTuningEndTime"] - created)
+    service.store.close()
 
 
 def test_tuning_job_fails_when_its_training_jobs_all_fail(sm, data):
@@ -474,6 +523,14 @@ def test_grid_search_enumerates_integer_and_categorical_values():
     assert grid.suggest(6) is None
     with pytest.raises(ValidationException):
         GridSearch(SPACE)
+
+
+def test_objective_not_improving_counts_jobs_in_the_order_they_ended():
+    # (end time, objective) in launch order; the job launched first ended last. In launch order
+    # the counts would be 2 and 0.
+    jobs = [(3.0, 0.5), (1.0, 1.0), (2.0, 2.0)]
+    assert jobs_not_improving(jobs, minimize=True) == 0  # the last to end is the best
+    assert jobs_not_improving(jobs, minimize=False) == 1  # 2.0 ended second; 0.5 does not beat it
 
 
 def test_median_rule_stops_only_jobs_worse_than_earlier_ones():

@@ -46,13 +46,16 @@ class Service:
     def _fail_interrupted_jobs(self) -> None:
         # Job processes die with the service; a job that was running cannot finish any more.
         reason = "InternalServerError: the local service stopped while this job was running; start it again."
+        ended = now()
         for kind in ("TrainingJob", "TransformJob", "HyperParameterTuningJob"):
             status_key, name_key = f"{kind}Status", f"{kind}Name"
+            fields: dict[str, Any] = {status_key: "Failed", "FailureReason": reason}
+            if kind == "HyperParameterTuningJob":
+                # Describe counts a tuning job's runtime up to its end time.
+                fields.update(HyperParameterTuningEndTime=ended, LastModifiedTime=ended)
             for doc in self.store.list(kind):
                 if doc[status_key] in ("InProgress", "Stopping"):
-                    self.store.update(
-                        kind, doc[name_key], lambda d, k=status_key: d.update({k: "Failed", "FailureReason": reason})
-                    )
+                    self.store.update(kind, doc[name_key], lambda d, f=fields: d.update(f))
 
     def arn(self, resource: str, name: str) -> str:
         # AWS lowercases resource names inside SageMaker ARNs.

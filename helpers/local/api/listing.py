@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from ..errors import ValidationException
+
+T = TypeVar("T")
 
 
 def list_page(
@@ -41,11 +43,25 @@ def list_page(
     if params.get("SortOrder", "Descending") == "Descending":
         docs.reverse()
 
+    return paginate(docs, params, result_key, summary)
+
+
+def paginate(
+    items: Sequence[T],
+    params: dict[str, Any],
+    result_key: str,
+    summary: Callable[[T], Any] | None = None,
+    default_size: int = 100,
+) -> dict[str, Any]:
+    """The page of ``items`` that NextToken (an offset) and MaxResults ask for, plus the next NextToken.
+
+    ``summary`` is applied to the page's items only, so an expensive one costs one page's worth.
+    """
     start = _start(params.get("NextToken"))
-    size = params.get("MaxResults", 100)
-    page = docs[start : start + size]
-    result: dict[str, Any] = {result_key: [summary(d) for d in page]}
-    if start + size < len(docs):
+    size = params.get("MaxResults", default_size)
+    page = items[start : start + size]
+    result: dict[str, Any] = {result_key: [summary(i) for i in page] if summary else list(page)}
+    if start + size < len(items):
         result["NextToken"] = str(start + size)
     return result
 

@@ -12,16 +12,15 @@ import time
 from typing import Any
 
 from ..errors import ResourceInUse, ResourceNotFound, ValidationException
-from ..jobs.tuning import TRIALS, HyperParameterTuningJobRun, objective_value
+from ..jobs.tuning import KIND, TERMINAL, TRIALS, HyperParameterTuningJobRun, objective_value
 from ..service import now
+from ..tuning.objective import jobs_not_improving
 from ..tuning.plan import TuningPlan, describe_document
 from . import operation
-from .listing import list_page, pick
+from .listing import list_page, paginate, pick
 from .resources import get_resource
 from .training import training_job_document
 
-KIND = "HyperParameterTuningJob"
-TERMINAL = ("Completed", "Failed", "Stopped")
 DEFAULT_PAGE_SIZE = 10  # ListTrainingJobsForHyperParameterTuningJob's default MaxResults
 
 
@@ -51,12 +50,17 @@ def create_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[s
         LastModifiedTime=timestamp,
     )
     doc[TRIALS] = []
+    # The run is registered before the job can be seen, so a Stop right after Create finds it.
+    run = HyperParameterTuningJobRun(service, name, plan, params.get("Tags"))
+    if service.tuning_runs.setdefault(name, run) is not run:
+        raise ResourceInUse(
+            f"A hyperparameter tuning job named {name} is already being created: choose another name."
+        )
     if not service.store.insert(KIND, name, arn, doc):
+        del service.tuning_runs[name]
         _check_name_is_free(service, name)
     if params.get("Tags"):
         service.store.add_tags(arn, params["Tags"])
-    run = HyperParameterTuningJobRun(service, name, plan, params.get("Tags"))
-    service.tuning_runs[name] = run
     service.start_background(f"tuning-{name}", run.run)
     return {"HyperParameterTuningJobArn": arn}
 
@@ -102,12 +106,25 @@ def describe_tuning_job(service, doc: dict[str, Any]) -> dict[str, Any]:
     ]
     if completed:
         result["BestTrainingJob"] = _best(completed)
+        metrics = [s["FinalHyperParameterTuningJobObjectiveMetric"] for s in completed]
+        ended = [(s["TrainingEndTime"], m["Value"]) for s, m in zip(completed, metrics, strict=True)]
         result["TuningJobCompletionDetails"] = {
-            "NumberOfTrainingJobsObjectiveNotImproving": _not_improving(completed)
+            "NumberOfTrainingJobsObjectiveNotImproving": jobs_not_improving(
+                ended, metrics[0]["Type"] == "Minimize"
+            )
         }
-    ended = doc.get("HyperParameterTuningEndTime") or time.time()
-    result["ConsumedResources"] = {"RuntimeInSeconds": int(ended - doc["CreationTime"])}
+    result["ConsumedResources"] = {"RuntimeInSeconds": int(_end_time(doc) - doc["CreationTime"])}
     return result
+
+
+def _end_time(doc: dict[str, Any]) -> float:
+    if "HyperParameterTuningEndTime" in doc:
+        return doc["HyperParameterTuningEndTime"]
+    # A job that ended without an end time (e.g. marked Failed by an older service) stops counting
+    # at its last change, not now.
+    if doc["HyperParameterTuningJobStatus"] in TERMINAL:
+        return doc["LastModifiedTime"]
+    return time.time()
 
 
 def _value(summary: dict[str, Any]) -> float:
@@ -118,16 +135,6 @@ def _value(summary: dict[str, Any]) -> float:
 def _best(completed: list[dict[str, Any]]) -> dict[str, Any]:
     # min() keeps the first of equal values: the earliest job wins a tie.
     return min(completed, key=_value)
-
-
-def _not_improving(completed: list[dict[str, Any]]) -> int:
-    best, count = None, 0
-    for summary in completed:
-        if best is None or _value(summary) < best:
-            best, count = _value(summary), 0
-        else:
-            count += 1
-    return count
 
 
 def _objective(doc: dict[str, Any], definition_name: str | None) -> dict[str, str]:
@@ -212,37 +219,23 @@ def list_training_jobs_for_hyper_parameter_tuning_job(service, params: dict[str,
         ]
         key = lambda s: s[field]  # noqa: E731
     summaries.sort(key=key, reverse=params.get("SortOrder", "Ascending") == "Descending")
-    start = _page_start(params.get("NextToken"))
-    size = params.get("MaxResults", DEFAULT_PAGE_SIZE)
-    result: dict[str, Any] = {"TrainingJobSummaries": summaries[start : start + size]}
-    if start + size < len(summaries):
-        result["NextToken"] = str(start + size)
-    return result
-
-
-def _page_start(token: str | None) -> int:
-    if not token:
-        return 0
-    if not token.isdigit():
-        raise ValidationException(
-            f"The NextToken '{token}' is not valid: pass the value a previous call returned."
-        )
-    return int(token)
+    return paginate(summaries, params, "TrainingJobSummaries", default_size=DEFAULT_PAGE_SIZE)
 
 
 @operation("StopHyperParameterTuningJob")
 def stop_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[str, Any]:
     name = params["HyperParameterTuningJobName"]
-    doc = get_tuning_job(service, name)
-    if doc["HyperParameterTuningJobStatus"] != "InProgress":
-        raise ValidationException(
-            f"The tuning job '{name}' is {doc['HyperParameterTuningJobStatus']}; only an InProgress "
-            "tuning job can be stopped."
-        )
+    get_tuning_job(service, name)
     run = service.tuning_runs.get(name)
     stopped_at = now()
 
+    # Checked inside the update: the run may have ended the job since it was read.
     def mark(d: dict[str, Any]) -> None:
+        status = d["HyperParameterTuningJobStatus"]
+        if status != "InProgress":
+            raise ValidationException(
+                f"The tuning job '{name}' is {status}; only an InProgress tuning job can be stopped."
+            )
         if run is None:  # nothing is running it any more: it stops at once
             d.update(HyperParameterTuningJobStatus="Stopped", HyperParameterTuningEndTime=stopped_at)
         else:

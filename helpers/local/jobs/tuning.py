@@ -18,6 +18,7 @@ from typing import Any
 
 from ..api.training import start_training_job, training_job_document
 from ..lifecycle import add_transition
+from ..tuning.objective import jobs_not_improving
 from ..tuning.plan import DefinitionPlan, TuningPlan
 from ..tuning.strategies import SearchStrategy
 
@@ -26,8 +27,8 @@ log = logging.getLogger("helpers.local")
 KIND = "HyperParameterTuningJob"
 TRAINING_KIND = "TrainingJob"
 TRIALS = "TrainingJobs"  # the tuning job's own record of its training jobs (not part of Describe)
+TERMINAL = ("Completed", "Failed", "Stopped")  # for tuning jobs and training jobs alike
 POLL_SECONDS = 0.05
-TERMINAL = ("Completed", "Failed", "Stopped")
 # When the first training jobs all end without an objective, the rest would too: give up early.
 FAILURES_BEFORE_GIVING_UP = 3
 
@@ -72,7 +73,7 @@ class HyperParameterTuningJobRun:
         self.finished = 0
         self.without_objective = 0
         self.best: float | None = None
-        self.not_improving = 0
+        self.completed: list[tuple[float, float]] = []  # (end time, objective) of Completed jobs
         self.exhausted = False
         self.enough = False  # a completion criterion was met: start no more jobs
         self.failure: str | None = None
@@ -224,14 +225,13 @@ class HyperParameterTuningJobRun:
             return
         objective = child.definition.objective
         if self.best is None or objective.better(value, self.best):
-            self.best, self.not_improving = value, 0
-        else:
-            self.not_improving += 1
+            self.best = value
+        self.completed.append((doc["TrainingEndTime"], value))
         target = self.plan.target_objective
         if target is not None and not objective.better(target, self.best):
             self.enough = True
         limit = self.plan.max_jobs_not_improving
-        if limit is not None and self.not_improving >= limit:
+        if limit is not None and jobs_not_improving(self.completed, objective.minimize) >= limit:
             self.enough = True
 
     def _out_of_time(self, started: float) -> bool:
@@ -244,19 +244,23 @@ class HyperParameterTuningJobRun:
     # -- ending -------------------------------------------------------------------------------
 
     def _finish(self) -> None:
-        if self.failure:
-            status, fields = "Failed", {"FailureReason": self.failure}
-        elif self._stop.is_set():
-            status, fields = "Stopped", {}
-        else:
-            status, fields = "Completed", {}
         ended = time.time()
 
+        # The status is decided on the stored document, so a Stop that lands while the run is
+        # ending still ends the job Stopped, and an ending that is already recorded is kept.
         def change(d: dict[str, Any]) -> None:
-            d.update(fields)
-            d["HyperParameterTuningJobStatus"] = status
+            status = d["HyperParameterTuningJobStatus"]
+            if status in TERMINAL:
+                return
+            if self.failure:
+                d.update(HyperParameterTuningJobStatus="Failed", FailureReason=self.failure)
+            elif self._stop.is_set() or status == "Stopping":
+                d["HyperParameterTuningJobStatus"] = "Stopped"
+            else:
+                d["HyperParameterTuningJobStatus"] = "Completed"
             d["HyperParameterTuningEndTime"] = ended
             d["LastModifiedTime"] = ended
 
-        self.service.store.update(KIND, self.name, change)
+        doc = self.service.store.update(KIND, self.name, change)
+        status = doc["HyperParameterTuningJobStatus"] if doc else "gone"
         log.info("Tuning job %s %s after %d training jobs", self.name, status.lower(), self.launched)

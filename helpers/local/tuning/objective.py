@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +28,22 @@ class Objective:
         """The objective's value at every point the log reported it (for XGBoost: every round)."""
         return metric_history(log_lines, self.regex)
 
-    def summary(self, value: float) -> dict[str, Any]:
-        """``FinalHyperParameterTuningJobObjectiveMetric``."""
-        return {"Type": self.type, "MetricName": self.metric_name, "Value": value}
+
+def jobs_not_improving(completed: Iterable[tuple[float, float]], minimize: bool) -> int:
+    """``NumberOfTrainingJobsObjectiveNotImproving``: of the completed training jobs, taken in the
+    order they ended, how many came after the last one that beat every job before it.
+
+    ``completed`` holds each job's (end time, objective value). Ordering by end time here, rather
+    than by launch or by when the caller noticed, gives the tuning job's run and Describe one answer.
+    """
+    best: float | None = None
+    count = 0
+    for _, value in sorted(completed, key=lambda job: job[0]):
+        if best is None or (value < best if minimize else value > best):
+            best, count = value, 0
+        else:
+            count += 1
+    return count
 
 
 def builtin_metric_definitions(image_uri: str | None) -> list[dict[str, str]]:

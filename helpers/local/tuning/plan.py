@@ -137,10 +137,6 @@ class DefinitionPlan:
     def name(self) -> str | None:
         return self.definition.get("DefinitionName")
 
-    @property
-    def tuned_names(self) -> list[str]:
-        return [r.name for r in self.space]
-
     def training_job_request(self, name: str, tuned: dict[str, str]) -> dict[str, Any]:
         """The CreateTrainingJob request of one of the tuning job's training jobs."""
         definition = copy.deepcopy(self.definition)

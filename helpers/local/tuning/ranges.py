@@ -34,6 +34,9 @@ class IntegerRange:
     def grid(self) -> list[str]:
         return [str(v) for v in range(self.low, self.high + 1)]
 
+    def grid_length(self) -> int:
+        return self.high - self.low + 1
+
 
 @dataclass(frozen=True)
 class ContinuousRange:
@@ -64,6 +67,9 @@ class CategoricalRange:
 
     def grid(self) -> list[str]:
         return list(self.values)
+
+    def grid_length(self) -> int:
+        return len(self.values)
 
 
 ParameterRange = IntegerRange | ContinuousRange | CategoricalRange

@@ -8,6 +8,7 @@ it Hyperband is its stopping rule (see ``hyperband.py``).
 from __future__ import annotations
 
 import itertools
+import math
 import random
 
 from ..errors import ValidationException
@@ -44,24 +45,9 @@ class GridSearch(SearchStrategy):
     """Every combination of the categorical (and integer) values, in a fixed order."""
 
     def __init__(self, space: list[ParameterRange]):
-        continuous = [r.name for r in space if isinstance(r, ContinuousRange)]
-        if continuous:
-            raise ValidationException(
-                "The Grid strategy searches categorical values only (integer ranges are expanded to "
-                f"every integer); these ranges are continuous: {', '.join(continuous)}. Use "
-                "CategoricalParameterRanges, or the Random or Bayesian strategy."
-            )
+        self.size = grid_size(space)
         self.names = [r.name for r in space]
-        axes = [r.grid() for r in space if not isinstance(r, ContinuousRange)]
-        self.size = 1
-        for axis in axes:
-            self.size *= len(axis)
-        if self.size > MAX_GRID_SIZE:
-            raise ValidationException(
-                f"The grid has {self.size} combinations, more than the {MAX_GRID_SIZE} the local service "
-                "runs; narrow the ranges."
-            )
-        self._combinations = list(itertools.product(*axes))
+        self._combinations = list(itertools.product(*(r.grid() for r in space)))
 
     def suggest(self, index: int) -> dict[str, str] | None:
         if index >= self.size:
@@ -70,7 +56,22 @@ class GridSearch(SearchStrategy):
 
 
 def grid_size(space: list[ParameterRange]) -> int:
-    return GridSearch(space).size
+    """How many combinations a grid over ``space`` has; raises ValidationException if it cannot be run."""
+    continuous = [r.name for r in space if isinstance(r, ContinuousRange)]
+    if continuous:
+        raise ValidationException(
+            "The Grid strategy searches categorical values only (integer ranges are expanded to "
+            f"every integer); these ranges are continuous: {', '.join(continuous)}. Use "
+            "CategoricalParameterRanges, or the Random or Bayesian strategy."
+        )
+    # From the axes' lengths, so a huge integer range is refused without being expanded.
+    size = math.prod(r.grid_length() for r in space)
+    if size > MAX_GRID_SIZE:
+        raise ValidationException(
+            f"The grid has {size} combinations, more than the {MAX_GRID_SIZE} the local service "
+            "runs; narrow the ranges."
+        )
+    return size
 
 
 def search_strategy(
