@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ResourceInUse, ValidationException
-from ..jobs.training import TrainingJobRun
+from ..jobs.training import TrainingJobRun, request_stop
 from ..lifecycle import add_transition
 from ..moto_backends import parse_s3_uri
 from ..service import now
@@ -140,18 +140,8 @@ def list_training_jobs(service, params: dict[str, Any]) -> dict[str, Any]:
 @operation("StopTrainingJob")
 def stop_training_job(service, params: dict[str, Any]) -> dict[str, Any]:
     name = params["TrainingJobName"]
-    doc = get_training_job(service, name)
-    if doc["TrainingJobStatus"] != "InProgress":
-        raise ValidationException(
-            f"The training job '{name}' is {doc['TrainingJobStatus']}; only an InProgress job can be stopped."
-        )
-
-    def mark_stopping(d: dict[str, Any]) -> None:
-        d["TrainingJobStatus"] = "Stopping"
-        add_transition(d, "Stopping", "Stopping the training job")
-
-    service.store.update(KIND, name, mark_stopping)
-    run = service.training_runs.get(name)
-    if run is not None:
-        run.stop()
+    get_training_job(service, name)
+    status = request_stop(service, name, "Stopping the training job")
+    if status != "InProgress":
+        raise ValidationException(f"The training job '{name}' is {status}; only an InProgress job can be stopped.")
     return {}

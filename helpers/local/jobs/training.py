@@ -193,3 +193,25 @@ def _input_data_config(doc: dict[str, Any]) -> dict[str, Any]:
             entry["ContentType"] = channel["ContentType"]
         config[channel["ChannelName"]] = entry
     return config
+
+
+def request_stop(service, name: str, message: str, reason: str | None = None, run: TrainingJobRun | None = None) -> str:
+    """Move an InProgress training job to Stopping and stop its container.
+
+    Returns the status the job had; only an InProgress job is changed. The check and the change
+    happen in one store update, so a job that ends at the same moment is never marked Stopping.
+    """
+    before: list[str] = []
+
+    def mark_stopping(d: dict[str, Any]) -> None:
+        before.append(d["TrainingJobStatus"])
+        if d["TrainingJobStatus"] == "InProgress":
+            d["TrainingJobStatus"] = "Stopping"
+            add_transition(d, "Stopping", message)
+
+    service.store.update(KIND, name, mark_stopping)
+    if before == ["InProgress"]:
+        run = run or service.training_runs.get(name)
+        if run is not None:
+            run.stop(reason)
+    return before[0] if before else "missing"

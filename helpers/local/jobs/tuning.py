@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.training import start_training_job, training_job_document
-from ..lifecycle import add_transition
 from ..tuning.objective import jobs_not_improving
 from ..tuning.plan import DefinitionPlan, TuningPlan
 from ..tuning.strategies import SearchStrategy
+from .training import request_stop
 
 log = logging.getLogger("helpers.local")
 
@@ -184,15 +184,7 @@ class HyperParameterTuningJobRun:
         if child.stopping:
             return
         child.stopping = True
-
-        def mark_stopping(d: dict[str, Any]) -> None:
-            if d["TrainingJobStatus"] == "InProgress":
-                d["TrainingJobStatus"] = "Stopping"
-                add_transition(d, "Stopping", reason)
-
-        self.service.store.update(TRAINING_KIND, child.name, mark_stopping)
-        if child.run is not None:
-            child.run.stop(reason)
+        request_stop(self.service, child.name, reason, reason, run=child.run)
 
     def _stop_running(self, reason: str) -> None:
         for child in list(self.running.values()):
