@@ -5,7 +5,8 @@ reading the archive, preprocessing (cold, then from the cache), the bag of words
 the SageMaker CSV files, and training XGBoost in-process with the course's settings
 (15k train / 10k validation, 500 rounds, early stopping 10), then scores the 25k test
 reviews. It also runs the course's plain single-process preprocessing on a sample, to
-check our words are identical and to estimate what the plain version costs for 50k.
+check our words are identical (exit status 1 if any differ) and to estimate what the plain
+version costs for 50k.
 Each step prints wall-clock seconds and CPU seconds (this process and its workers); the
 CPU figure tells whether a slow step was slow or just waiting for a busy machine.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import resource
 import shutil
 import sys
@@ -27,12 +27,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import xgboost as xgb
-from bs4 import BeautifulSoup
-from nltk.stem.porter import PorterStemmer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpers.datasets import imdb  # noqa: E402
+from tests.datasets.reference import course_review_to_words  # noqa: E402
 
 DEFAULT_ARCHIVE = "/work/shared/data/aclImdb_v1_labelled.tar.gz"
 PARAMS = {
@@ -64,17 +63,6 @@ def timed(name: str):
     print(f"  {name:<48} {timings[name]:8.2f} s   (cpu {cpu_seconds() - cpu:6.2f} s)", flush=True)
 
 
-STEMMER = PorterStemmer()
-
-
-def course_review_to_words(review: str) -> list[str]:
-    """The course's review_to_words (with the stop words as a set), for comparison."""
-    text = BeautifulSoup(review, "html.parser").get_text()
-    text = re.sub(r"[^a-zA-Z0-9]", " ", text.lower())
-    words = [w for w in text.split() if w not in imdb.ENGLISH_STOP_WORDS]
-    return [STEMMER.stem(w) for w in words]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", default=DEFAULT_ARCHIVE, help="aclImdb-style .tar.gz")
@@ -87,12 +75,15 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"IMDB pipeline benchmark: {os.cpu_count()} cores (load {load:.1f}), xgboost {xgb.__version__}")
     try:
-        run(args, work)
+        mismatches = run(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)  # ~0.6 GB of cache and CSV files
+    if mismatches:
+        sys.exit(f"FAILED: {mismatches} sampled reviews give different words than the course's version")
 
 
-def run(args: argparse.Namespace, work: Path) -> None:
+def run(args: argparse.Namespace, work: Path) -> int:
+    """Run and print every step; return how many sampled reviews' words differ from the course's."""
     with timed("load archive (cold: read .tar.gz)"):
         data = imdb.load_imdb(args.archive, progress=False)
     with timed("load archive (cached extract)"):
@@ -146,6 +137,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print(f"  CSV files: {csv_mb:,.0f} MB; vocabulary: {len(vocabulary):,} words")
     print(f"  best iteration: {booster.best_iteration}; rounds run: {booster.num_boosted_rounds()}")
     print(f"  test accuracy on {len(data.test_labels):,} reviews: {accuracy:.4f}")
+    return mismatches
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +19,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -30,7 +33,8 @@ from helpers.webapp import (
     proxy_event,
     render_page,
 )
-from helpers.webapp.lambda_function import EMPTY_BODY_MESSAGE, lambda_handler
+from helpers.webapp.lambda_function import BAD_BASE64_MESSAGE, EMPTY_BODY_MESSAGE, lambda_handler
+from helpers.webapp.proxy import MalformedProxyResponse
 
 from .service_helpers import XGBOOST_IMAGE, csv_channel, model_from_job, unique, wait_for
 
@@ -162,6 +166,31 @@ def test_empty_or_missing_body_is_400(text, monkeypatch):
     assert result["headers"]["Access-Control-Allow-Origin"] == "*"
 
 
+def test_invalid_base64_body_is_400(monkeypatch):
+    monkeypatch.delenv("ENDPOINT_NAME", raising=False)
+    result = lambda_handler(post(None, body="not base64!", isBase64Encoded=True), None)
+    assert result["statusCode"] == 400
+    assert body(result) == {"error": BAD_BASE64_MESSAGE}
+
+
+def test_a_preprocessing_failure_is_not_blamed_on_the_endpoint(tmp_path, monkeypatch):
+    (tmp_path / "vocabulary.json").write_text(json.dumps({"film": 0}))
+    monkeypatch.setenv("VOCABULARY_FILE", str(tmp_path / "vocabulary.json"))
+    monkeypatch.setenv("ENDPOINT_NAME", "never-called")
+
+    def broken(review):
+        raise RuntimeError("bug in preprocessing")
+
+    def no_endpoint(*args):
+        raise AssertionError("the endpoint must not be called")
+
+    monkeypatch.setattr(lambda_function, "review_to_words", broken)
+    monkeypatch.setattr(lambda_function, "predict", no_endpoint)
+    # Raised, for Lambda to report as a function error, rather than a 502 "did not answer".
+    with pytest.raises(RuntimeError, match="bug in preprocessing"):
+        lambda_handler(post(POSITIVE), None)
+
+
 def test_unknown_endpoint_is_502_naming_it(configured, monkeypatch):
     monkeypatch.setenv("ENDPOINT_NAME", "no-such-endpoint")
     result = lambda_handler(post(POSITIVE), None)
@@ -239,6 +268,45 @@ def test_proxy_response_mapping():
         {"statusCode": 400, "headers": {"A": 1}, "multiValueHeaders": {"B": ["x", "y"]}, "body": "oops"}
     )
     assert (status, headers, data) == (400, {"A": "1", "B": "x, y"}, b"oops")
+    assert http_response({"statusCode": 204}) == (204, {}, b"")
+
+
+MALFORMED = [
+    ({"body": "no status"}, "statusCode"),
+    ({"statusCode": "200", "body": "ok"}, "statusCode"),
+    ({"statusCode": 200, "body": {"sentiment": "POSITIVE"}}, "body must be a string"),
+    ({"statusCode": 200, "headers": ["A"]}, "headers"),
+    ({"statusCode": 200, "body": "%%%", "isBase64Encoded": True}, "base64"),
+    ("a string", "not a dict"),
+]
+
+
+@pytest.mark.parametrize(("result", "reason"), MALFORMED)
+def test_malformed_proxy_responses_are_refused(result, reason):
+    with pytest.raises(MalformedProxyResponse, match=reason):
+        http_response(result)
+
+
+def test_server_answers_a_malformed_proxy_response_as_api_gateway_does(caplog):
+    results = iter(result for result, _ in MALFORMED)
+    with WebAppServer(lambda event, context: next(results)) as app, caplog.at_level(logging.ERROR):
+        for _, reason in MALFORMED:
+            caplog.clear()
+            status, _, answer = request(app.api_url, b"text", "POST")
+            assert status == 502 and json.loads(answer) == {"message": "Internal server error"}
+            assert len(caplog.records) == 1 and reason in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize("length", ["-5", "abc"])
+def test_server_refuses_a_bad_content_length(length):
+    request_head = f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n"
+    with (
+        WebAppServer(lambda event, context: {"statusCode": 200}) as app,
+        socket.create_connection((app.host, urlsplit(app.url).port), timeout=5) as sock,
+    ):
+        sock.sendall(request_head.encode() + b"body")
+        answer = sock.makefile("rb").read()  # the server closes the connection after answering
+    assert answer.split(b" ", 2)[1] == b"400" and b"Invalid Content-Length" in answer
 
 
 def test_server_serves_the_page_and_the_real_handler(configured):

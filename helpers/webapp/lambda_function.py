@@ -6,7 +6,7 @@ into the same bag of words the model was trained on, asks the SageMaker endpoint
 score, and answers with a *proxy response*::
 
     200  {"sentiment": "POSITIVE", "score": 0.93}
-    400  {"error": "..."}   (no review in the body)
+    400  {"error": "..."}   (no review in the body, or a body flagged base64 that is not)
     502  {"error": "..."}   (the endpoint could not be reached or answered nonsense)
 
 This file is deliberately self-contained so it can be zipped and deployed as it is: it
@@ -25,6 +25,7 @@ Configuration, as Lambda environment variables:
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 from pathlib import Path
@@ -40,6 +41,7 @@ CORS_HEADERS = {
     "Access-Control-Allow-Methods": "OPTIONS,POST",
 }
 EMPTY_BODY_MESSAGE = "Send the text of a movie review as the request body."
+BAD_BASE64_MESSAGE = "The request body is marked as base64-encoded but is not valid base64."
 THRESHOLD = 0.5  # binary:logistic scores are probabilities of "positive"
 
 # The training pipeline's preprocessing, step for step (helpers.datasets.imdb.preprocess):
@@ -124,10 +126,9 @@ def runtime_client():
     return _runtime
 
 
-def predict(review: str, endpoint_name: str, vocabulary: dict[str, int]) -> float:
-    """The endpoint's score for one review: near 1 is positive, near 0 negative."""
-    payload = bag_of_words_csv(review_to_words(review), vocabulary)
-    response = runtime_client().invoke_endpoint(EndpointName=endpoint_name, ContentType="text/csv", Body=payload)
+def predict(row: str, endpoint_name: str) -> float:
+    """The endpoint's score for one bag-of-words CSV row: near 1 is positive, near 0 negative."""
+    response = runtime_client().invoke_endpoint(EndpointName=endpoint_name, ContentType="text/csv", Body=row)
     answer = response["Body"].read().decode("utf-8")
     # XGBoost answers one score per line (older images: comma-separated); we sent one row.
     return float(answer.replace(",", "\n").split()[0])
@@ -144,10 +145,13 @@ def response(status: int, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def review_from_event(event: dict[str, Any]) -> str:
-    """The request body as text (API Gateway base64-encodes bodies it treats as binary)."""
+    """The request body as text (API Gateway base64-encodes bodies it treats as binary).
+
+    Raises binascii.Error when the body is flagged base64 but is not.
+    """
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8", "replace")
+        body = base64.b64decode(body, validate=True).decode("utf-8", "replace")
     return body.strip()
 
 
@@ -156,7 +160,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("httpMethod") == "OPTIONS":  # a browser's CORS preflight
         return {"statusCode": 204, "headers": dict(CORS_HEADERS), "body": ""}
 
-    review = review_from_event(event)
+    try:
+        review = review_from_event(event)
+    except binascii.Error:
+        return response(400, {"error": BAD_BASE64_MESSAGE})
     if not review:
         return response(400, {"error": EMPTY_BODY_MESSAGE})
 
@@ -167,8 +174,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         vocabulary = load_vocabulary()
     except (OSError, ValueError) as exc:
         return response(500, {"error": f"Cannot read the vocabulary: {exc}"})
+    # Outside the try below: a failure here is a bug in this function, for Lambda to report
+    # (with its traceback in the logs), not something the endpoint did.
+    row = bag_of_words_csv(review_to_words(review), vocabulary)
     try:
-        score = predict(review, endpoint_name, vocabulary)
+        score = predict(row, endpoint_name)
     except Exception as exc:  # the endpoint is down, deleted or answered something unexpected
         return response(502, {"error": f"The model endpoint {endpoint_name!r} did not answer: {exc}"})
 

@@ -8,6 +8,7 @@ local server uses these two functions to give the handler exactly that contract.
 from __future__ import annotations
 
 import base64
+import binascii
 import time
 import uuid
 from collections.abc import Mapping
@@ -56,11 +57,34 @@ def proxy_event(
     }
 
 
+class MalformedProxyResponse(ValueError):
+    """A handler result API Gateway would refuse (it answers 502 "Internal server error")."""
+
+
 def http_response(result: Mapping[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and body bytes from a handler's proxy response."""
+    """Status, headers and body bytes from a handler's proxy response.
+
+    Raises MalformedProxyResponse, saying what is wrong, for a result a REST API rejects:
+    not a dict, no integer ``statusCode``, a ``body`` that is not a string, and so on.
+    """
+    if not isinstance(result, Mapping):
+        raise MalformedProxyResponse(f"the handler returned {type(result).__name__}, not a dict")
+    status = result.get("statusCode")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise MalformedProxyResponse(f"statusCode must be an HTTP status code (int), got {status!r}")
+    body = result.get("body")
+    if body is not None and not isinstance(body, str):
+        raise MalformedProxyResponse(f"body must be a string (json.dumps() it), got {type(body).__name__}")
+    for field in ("headers", "multiValueHeaders"):
+        if not isinstance(result.get(field) or {}, Mapping):
+            raise MalformedProxyResponse(f"{field} must be a dict, got {type(result[field]).__name__}")
+
     headers = {name: str(value) for name, value in (result.get("headers") or {}).items()}
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers[name] = ", ".join(map(str, values))
-    body = result.get("body") or ""
-    data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
-    return int(result.get("statusCode", 200)), headers, data
+    if not result.get("isBase64Encoded"):
+        return status, headers, (body or "").encode("utf-8")
+    try:
+        return status, headers, base64.b64decode(body or "", validate=True)
+    except binascii.Error:
+        raise MalformedProxyResponse("isBase64Encoded is true but body is not valid base64") from None

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .page import render_page
-from .proxy import http_response, proxy_event
+from .proxy import MalformedProxyResponse, http_response, proxy_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 API_PATH = "/predict"
@@ -127,7 +127,15 @@ def _request_handler(handler: Handler) -> type[BaseHTTPRequestHandler]:
                 self._invoke()
 
         def _invoke(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                # The body's end is unknown: reading on would wait for bytes that never come.
+                self.close_connection = True
+                self._send_json(HTTPStatus.BAD_REQUEST, {"message": "Invalid Content-Length header"})
+                return
             if length > MAX_BODY:
                 self._send_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request too long"})
                 return
@@ -141,9 +149,15 @@ def _request_handler(handler: Handler) -> type[BaseHTTPRequestHandler]:
                 self.client_address[0],
             )
             try:
-                status, headers, body = http_response(handler(event, LambdaContext("sentiment-webapp")))
+                result = handler(event, LambdaContext("sentiment-webapp"))
             except Exception:  # what API Gateway answers when the function fails
                 log.exception("the handler failed")
+                self._send_json(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"})
+                return
+            try:
+                status, headers, body = http_response(result)
+            except MalformedProxyResponse as exc:  # API Gateway answers the same, and logs why
+                log.error("malformed Lambda proxy response: %s", exc)
                 self._send_json(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"})
                 return
             self._send(status, headers, body)

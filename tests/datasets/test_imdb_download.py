@@ -8,6 +8,7 @@ import io
 import socket
 import tarfile
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,7 @@ class ArchiveServer:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, str]] = []
+        self.payload = ARCHIVE  # what is served at that path
         self.honour_range = True
         self.cut_after: int | None = None  # drop the connection after this many bytes
         server = self
@@ -63,11 +65,11 @@ class ArchiveServer:
                 if self.path != "/aclImdb_v1.tar.gz":
                     self.send_error(404)
                     return
-                body, status = ARCHIVE, 200
+                body, status = server.payload, 200
                 wanted = self.headers.get("Range", "")
                 if wanted and server.honour_range:
                     start = int(wanted.removeprefix("bytes=").split("-")[0])
-                    body, status = ARCHIVE[start:], 206
+                    body, status = server.payload[start:], 206
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -180,9 +182,67 @@ def test_offline_is_one_clear_line_naming_imdb_source(tmp_path):
     assert "IMDB_SOURCE=/path/to/aclImdb_v1.tar.gz" in message
 
 
-def test_a_missing_file_on_the_server_is_reported(server, tmp_path):
-    with pytest.raises(imdb.ImdbDownloadError, match="HTTP 404"):
+def test_a_missing_file_on_the_server_is_reported_as_such_not_as_offline(server, tmp_path):
+    with pytest.raises(imdb.ImdbHttpError) as error:
         imdb.download(server.url.replace("aclImdb_v1", "nothing"), tmp_path / "a.tar.gz", progress=False)
+
+    message = str(error.value)
+    assert not isinstance(error.value, imdb.ImdbOfflineError)
+    assert "HTTP 404" in message and "offline" not in message and "\n" not in message
+
+
+def test_a_local_disk_error_is_reported_as_such_not_as_offline(server, tmp_path):
+    (tmp_path / "a.tar.gz.part").mkdir()  # the partial file cannot be opened for writing
+
+    with pytest.raises(imdb.ImdbDownloadError) as error:
+        imdb.download(server.url, tmp_path / "a.tar.gz", progress=False)
+
+    assert not isinstance(error.value, imdb.ImdbOfflineError)
+    assert "a.tar.gz.part" in str(error.value) and "offline" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "bad", [b"<html><body>503 Service Unavailable</body></html>", ARCHIVE[: len(ARCHIVE) // 2]]
+)
+def test_a_downloaded_file_that_is_no_archive_is_deleted_so_the_next_run_fetches_it(server, cache, bad):
+    server.payload = bad  # an error page served as 200, or a file cut short upstream
+    with pytest.raises(imdb.ImdbDownloadError) as error:
+        imdb.load_imdb(server.url, progress=False)
+
+    message = str(error.value)
+    assert "Cannot read" in message and "deleted" in message and "run again" in message
+    assert "\n" not in message
+    assert not [f for f in cache.iterdir() if f.name.endswith("aclImdb_v1.tar.gz")]
+
+    server.payload = ARCHIVE
+    assert imdb.load_imdb(server.url, progress=False).kind == "full"
+    assert len(server.requests) == 2
+
+
+def test_an_archive_cut_off_between_two_reviews_is_not_read_as_a_shorter_one(tmp_path):
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as archive:
+        for name, text in REVIEWS.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            archive.addfile(info, io.BytesIO(text.encode()))
+    # Two whole members (a 512-byte header and one data block each), compressed without the
+    # end of the gzip stream: what a download cut off at just that point leaves.
+    compressor = zlib.compressobj(wbits=31)
+    cut = compressor.compress(tar.getvalue()[: 2 * 1024]) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    (tmp_path / "cut.tar.gz").write_bytes(cut)
+
+    with pytest.raises(ValueError, match="Cannot read"):
+        imdb.read_reviews(tmp_path / "cut.tar.gz")
+
+
+def test_a_local_archive_that_cannot_be_read_is_left_alone(tmp_path):
+    archive = tmp_path / "copy.tar.gz"
+    archive.write_bytes(ARCHIVE[:100])
+
+    with pytest.raises(ValueError, match="Cannot read"):
+        imdb.load_imdb(archive, progress=False)
+    assert archive.exists()
 
 
 def test_load_from_a_url_reads_only_labelled_reviews(server, capsys):
@@ -245,6 +305,16 @@ def test_the_cached_official_archive_is_used_without_a_request(cache, monkeypatc
     data = imdb.load_imdb(progress=False)
 
     assert data.kind == "full" and len(data.train_texts) == 4
+
+
+def test_an_http_error_from_the_official_server_falls_back_saying_so(server, monkeypatch, capsys):
+    monkeypatch.setattr(load_module, "OFFICIAL_URL", server.url.replace("aclImdb_v1", "moved"))
+
+    data = imdb.load_imdb(progress=False)
+
+    assert data.kind == "fallback"
+    out = capsys.readouterr().out
+    assert "WARNING" in out and "HTTP 404" in out and "offline" not in out
 
 
 def test_offline_without_a_source_falls_back_loudly(monkeypatch, capsys):

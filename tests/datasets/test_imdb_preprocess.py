@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import re
+import os
 
+import bs4
 import pytest
-from bs4 import BeautifulSoup
-from nltk.stem.porter import PorterStemmer
 
 from helpers.datasets import imdb
 from helpers.datasets.imdb import preprocess
+from tests.datasets.reference import course_review_to_words
 
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     return tmp_path / "imdb"
-
-
-def course_review_to_words(review: str) -> list[str]:
-    """The course's plain version, kept here as the reference."""
-    text = BeautifulSoup(review, "html.parser").get_text()
-    text = re.sub(r"[^a-zA-Z0-9]", " ", text.lower())
-    words = [w for w in text.split() if w not in imdb.ENGLISH_STOP_WORDS]
-    return [PorterStemmer().stem(w) for w in words]
 
 
 TRICKY = [
@@ -88,12 +80,35 @@ def test_different_texts_get_a_different_cache_entry(cache):
     assert len(list(cache.glob("words-*.pkl"))) == 2
 
 
-def test_parallel_chunks_give_the_same_words_in_the_same_order(monkeypatch, capsys):
+def test_the_cache_key_covers_beautifulsoup_and_the_stop_words(monkeypatch):
+    texts = ["A <i>great</i> film."]
+    keys = {preprocess.texts_key(texts)}
+
+    monkeypatch.setattr(bs4, "__version__", "0.0.0")
+    keys.add(preprocess.texts_key(texts))
+    monkeypatch.setattr(preprocess, "ENGLISH_STOP_WORDS", imdb.ENGLISH_STOP_WORDS - {"the"})
+    keys.add(preprocess.texts_key(texts))
+
+    assert len(keys) == 3
+
+
+def test_parallel_chunks_give_the_same_words_in_the_same_order(monkeypatch, capsys, tmp_path):
     texts = [r.text for r in imdb.read_reviews(imdb.FALLBACK_ARCHIVE)][:300]
     monkeypatch.setattr(preprocess, "_MIN_PARALLEL", 0)
     monkeypatch.setattr(preprocess, "_CHUNK", 40)
+    # Each process that preprocesses a chunk leaves a file named after its PID: a pool that
+    # silently fell back to this process would give the right words, but only our PID.
+    chunk_to_words = preprocess._chunk_to_words
+
+    def recording(reviews):
+        (tmp_path / f"pid-{os.getpid()}").touch()
+        return chunk_to_words(reviews)
+
+    monkeypatch.setattr(preprocess, "_chunk_to_words", recording)
 
     parallel = imdb.preprocess_reviews(texts, workers=2, use_cache=False, progress=True)
 
     assert parallel == [imdb.review_to_words(t) for t in texts]
+    pids = {int(f.name.removeprefix("pid-")) for f in tmp_path.glob("pid-*")}
+    assert pids and os.getpid() not in pids
     assert "Preprocessing reviews" in capsys.readouterr().err

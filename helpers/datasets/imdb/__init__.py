@@ -24,6 +24,7 @@ from .download import (
     OFFICIAL_URL,
     ImdbChecksumError,
     ImdbDownloadError,
+    ImdbHttpError,
     ImdbOfflineError,
     download,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "ImdbChecksumError",
     "ImdbData",
     "ImdbDownloadError",
+    "ImdbHttpError",
     "ImdbOfflineError",
     "Review",
     "Split",

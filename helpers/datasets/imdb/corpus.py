@@ -6,9 +6,11 @@ Works on a ``.tar.gz`` archive (read as a stream, taking only those files and sk
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 from .cache import cache_dir, read_pickle, write_pickle
 
 # Bump when what is read (or how) changes, so cached extracts are ignored.
-READER_VERSION = "1"
+READER_VERSION = "2"
 
 _REVIEW = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 
@@ -81,13 +83,21 @@ def _parse(name: str, data: bytes) -> Review | None:
 
 def _read_archive(path: Path):
     try:
-        # "r|*" streams: no seeking, so one pass over the compressed bytes.
-        with tarfile.open(path, "r|*") as archive:
-            for member in archive:
-                if member.isfile() and _REVIEW.search(member.name):
-                    data = archive.extractfile(member).read()
-                    yield _parse(member.name, data)
-    except (tarfile.TarError, EOFError, OSError) as exc:
+        with path.open("rb") as raw:
+            # tarfile's own stream decompression stops quietly where a cut-off .gz ends, as if
+            # the archive ended there; gzip raises instead, and checks the length and CRC.
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw) if gzipped else raw
+            # Stream modes ("r|"): no seeking, so one pass over the compressed bytes.
+            with tarfile.open(fileobj=stream, mode="r|" if gzipped else "r|*") as archive:
+                for member in archive:
+                    if member.isfile() and _REVIEW.search(member.name):
+                        data = archive.extractfile(member).read()
+                        yield _parse(member.name, data)
+            while gzipped and stream.read(1 << 20):  # on to gzip's end-of-stream checks
+                pass
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise ValueError(f"Cannot read {path} as a .tar.gz archive of reviews: {exc}") from None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -33,8 +34,23 @@ class ImdbOfflineError(ImdbDownloadError):
     """The server could not be reached or stopped answering (no network, refused, timeout)."""
 
 
+class ImdbHttpError(ImdbDownloadError):
+    """The server answered with an HTTP error status (404, 503, ...)."""
+
+
 class ImdbChecksumError(ImdbDownloadError):
     """The downloaded bytes are not the expected archive."""
+
+
+# What a missing or failing network raises (urlopen wraps connect errors in URLError; a
+# connection lost mid-transfer surfaces as one of the others). Other OSErrors are local.
+_NETWORK_ERRORS = (
+    urllib.error.URLError,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    http.client.IncompleteRead,
+)
 
 
 def md5sum(path: Path) -> str:
@@ -56,7 +72,8 @@ def download(
     """Download ``url`` to ``dest`` unless ``dest`` already exists; return ``dest``.
 
     ``md5`` (hex) is checked when given. Raises ImdbOfflineError when the server cannot
-    be reached and ImdbChecksumError when the bytes do not match.
+    be reached, ImdbHttpError when it answers with an error status, ImdbChecksumError when
+    the bytes do not match and ImdbDownloadError for anything else (a full disk, say).
     """
     dest = Path(dest)
     if dest.exists():
@@ -66,10 +83,16 @@ def download(
 
     try:
         _fetch(url, part, progress=progress, timeout=timeout)
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+    except urllib.error.HTTPError as exc:  # before _NETWORK_ERRORS: it is a URLError too
+        raise ImdbHttpError(
+            f"Could not download {url}: the server answered {_reason(exc)}; check the URL or {LOCAL_COPY_HINT}"
+        ) from None
+    except _NETWORK_ERRORS as exc:
         raise ImdbOfflineError(
             f"Could not download {url} ({_reason(exc)}); if this machine is offline, {LOCAL_COPY_HINT}"
         ) from None
+    except (http.client.HTTPException, OSError) as exc:
+        raise ImdbDownloadError(f"Could not download {url} to {part}: {_reason(exc)}") from None
 
     if md5 is not None:
         actual = md5sum(part)

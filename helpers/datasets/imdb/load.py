@@ -8,8 +8,12 @@ Where the reviews come from, in order:
    source that fails is an error: nothing else is tried.
 2. The official archive already downloaded into the cache folder.
 3. A download of the official archive (checked against its published md5).
-4. If that download cannot reach the server: the bundled synthetic corpus, announced
-   with a WARNING line that says why and how to use a local copy instead.
+4. If that download cannot reach the server, or the server answers with an HTTP error:
+   the bundled synthetic corpus, announced with a WARNING line that says why and how to
+   use a local copy instead.
+
+A downloaded archive that cannot be read (an error page, a truncated file) is deleted
+with the error, so the next run downloads it again instead of failing the same way.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from typing import Literal
 import numpy as np
 
 from .cache import cache_dir
-from .corpus import read_reviews, read_reviews_cached, to_arrays
+from .corpus import Review, read_reviews, read_reviews_cached, to_arrays
 from .download import (
+    LOCAL_COPY_HINT,
     OFFICIAL_MD5,
     OFFICIAL_URL,
     ImdbChecksumError,
+    ImdbDownloadError,
+    ImdbHttpError,
     ImdbOfflineError,
     download,
     md5sum,
@@ -69,9 +76,9 @@ def load_imdb(
     a validation set; ``None`` keeps the files' order (positive first, by id).
     """
     chosen = source if source is not None else os.environ.get("IMDB_SOURCE") or None
-    path, kind, warning = _locate(None if chosen is None else str(chosen), md5, progress)
+    path, kind, warning, url = _locate(None if chosen is None else str(chosen), md5, progress)
 
-    reviews = read_reviews(path) if kind == "fallback" else read_reviews_cached(path)
+    reviews = _read(path, kind, url)
     train_texts, train_labels = to_arrays(reviews, "train")
     test_texts, test_labels = to_arrays(reviews, "test")
     if seed is not None:
@@ -92,18 +99,19 @@ def load_imdb(
     return ImdbData(train_texts, train_labels, test_texts, test_labels, kind, str(path))
 
 
-def _locate(source: str | None, md5: str | None, progress: bool) -> tuple[Path, str, str | None]:
-    """Return (archive or folder, "full" or "fallback", warning for an automatic fallback)."""
+def _locate(source: str | None, md5: str | None, progress: bool) -> tuple[Path, str, str | None, str | None]:
+    """Return (archive or folder, "full" or "fallback", warning for an automatic fallback,
+    URL the archive was downloaded from, None for a local source)."""
     if source is None:
         cached = cache_dir() / OFFICIAL_NAME
         try:
             path = download(OFFICIAL_URL, cached, md5=OFFICIAL_MD5, progress=progress)
-        except ImdbOfflineError as exc:
-            return FALLBACK_ARCHIVE, "fallback", str(exc)
-        return path, "full", None
+        except (ImdbOfflineError, ImdbHttpError) as exc:
+            return FALLBACK_ARCHIVE, "fallback", str(exc), None
+        return path, "full", None, OFFICIAL_URL
 
     if source.strip().lower() == "fallback":
-        return FALLBACK_ARCHIVE, "fallback", None
+        return FALLBACK_ARCHIVE, "fallback", None, None
 
     if source.startswith(("http://", "https://")):
         if md5 is None and _same_file_url(source, OFFICIAL_URL):
@@ -112,7 +120,7 @@ def _locate(source: str | None, md5: str | None, progress: bool) -> tuple[Path, 
             # Other URLs get their own cache file, so they never pass for the official one.
             url_hash = hashlib.blake2b(source.encode(), digest_size=4).hexdigest()
             dest = cache_dir() / f"{url_hash}-{Path(source.split('?')[0]).name or 'imdb.tar.gz'}"
-        return download(source, dest, md5=md5, progress=progress), "full", None
+        return download(source, dest, md5=md5, progress=progress), "full", None, source
 
     path = Path(source).expanduser()
     if not path.exists():
@@ -123,8 +131,26 @@ def _locate(source: str | None, md5: str | None, progress: bool) -> tuple[Path, 
     if md5 is not None and path.is_file() and md5sum(path) != md5.lower():
         raise ImdbChecksumError(f"Checksum mismatch for {path}: expected md5 {md5}")
     if path.resolve() == FALLBACK_ARCHIVE.resolve():
-        return path, "fallback", None
-    return path, "full", None
+        return path, "fallback", None, None
+    return path, "full", None, None
+
+
+def _read(path: Path, kind: str, url: str | None) -> list[Review]:
+    """The reviews in ``path``; a download (``url`` set) that cannot be read is deleted."""
+    if kind == "fallback":
+        return read_reviews(path)
+    try:
+        return read_reviews_cached(path)
+    except ValueError as exc:
+        if url is None:  # the user's own file: theirs to fix, never ours to delete
+            raise
+        # Without an md5 an error page or a cut-off file passes for a good download; kept,
+        # it would be returned from the cache, and fail like this, on every later run.
+        path.unlink(missing_ok=True)
+        raise ImdbDownloadError(
+            f"{exc} (downloaded from {url}; the file was deleted, run again to download it again "
+            f"or {LOCAL_COPY_HINT})"
+        ) from None
 
 
 def _same_file_url(url: str, official: str) -> bool:

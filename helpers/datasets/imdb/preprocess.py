@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+import bs4
 import nltk
 from bs4 import BeautifulSoup
 from nltk.stem.porter import PorterStemmer
@@ -92,7 +93,11 @@ def _chunk_in_worker(reviews: Sequence[str]) -> tuple[list[list[str]], dict[str,
 def texts_key(texts: Sequence[str]) -> str:
     """A short hash of the texts and of everything that decides their preprocessed form."""
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"v{PREPROCESS_VERSION}|nltk{nltk.__version__}|{len(texts)}|".encode())
+    # BeautifulSoup decides the text of reviews with markup, the stop words which words
+    # are dropped: a change to either must not reuse words cached before it.
+    stop_words = hashlib.blake2b("\n".join(sorted(ENGLISH_STOP_WORDS)).encode(), digest_size=8).hexdigest()
+    versions = f"v{PREPROCESS_VERSION}|nltk{nltk.__version__}|bs4{bs4.__version__}|stop{stop_words}"
+    digest.update(f"{versions}|{len(texts)}|".encode())
     for text in texts:
         data = text.encode("utf-8", "surrogatepass")
         digest.update(len(data).to_bytes(8, "little"))
