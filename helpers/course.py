@@ -67,6 +67,8 @@ def run_notebook(path: Path, output: Path, parameters: dict | None = None) -> Ou
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
+            # The kernel's own start-up warnings (e.g. about its local TCP transport) are noise here.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except Exception as exc:  # papermill keeps the partial notebook: report and go on
         ok = False
