@@ -14,6 +14,10 @@ $(READY): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps --editable .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	# The aws CLI, for the tests that drive the service as a CLI user would. It pins its own
+	# botocore, so it lives in a venv of its own.
+	$(PYTHON) -m venv $(VENV)/awscli
+	$(VENV)/awscli/bin/python -m pip install --quiet awscli==1.46.3
 	touch $@
 
 # IMDB_SOURCE: "fallback" (the bundled corpus, no download), a URL or an archive path; unset, the

@@ -6,15 +6,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .credentials import Credentials, load_or_create
+
 ACCOUNT_ID = "123456789012"  # moto's default account: S3, IAM and Logs live under it
 DEFAULT_REGION = "us-east-1"
 DEFAULT_PORT = 8773
 HOST = "127.0.0.1"
 ROLE_NAME = "SageMakerCourseExecutionRole"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/service-role/{ROLE_NAME}"
-# Dummy credentials: botocore refuses to sign without some, and the service ignores them.
-ACCESS_KEY_ID = "local"
-SECRET_ACCESS_KEY = "local"
 
 
 def _default_state_dir() -> Path:
@@ -40,6 +39,10 @@ class ServiceConfig:
     def work_dir(self) -> Path:
         return self.state_dir / "work"
 
+    def credentials(self) -> Credentials:
+        """The state folder's own access key pair (made on first use, readable by its owner only)."""
+        return load_or_create(self.state_dir)
+
 
 def load_config(port: int | None = None, state_dir: str | os.PathLike | None = None) -> ServiceConfig:
     """Resolve settings: explicit arguments, then environment variables, then defaults."""
@@ -54,11 +57,12 @@ def load_config(port: int | None = None, state_dir: str | os.PathLike | None = N
 
 def client_environment(config: ServiceConfig) -> dict[str, str]:
     """Environment variables that point any boto3 program (and the SageMaker SDK) at the service."""
+    credentials = config.credentials()
     return {
         "AWS_ENDPOINT_URL": config.url,
         "AWS_DEFAULT_REGION": config.region,
         "AWS_REGION": config.region,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
         "AWS_EC2_METADATA_DISABLED": "true",
     }

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ServiceConfig
+from .credentials import ensure_private_folder
 from .gateway import HEALTH_PATH
 from .version import code_fingerprint
 
@@ -59,7 +60,7 @@ def start(config: ServiceConfig, timeout: float = 60.0) -> dict[str, Any]:
     running = health(config)
     if running:
         return running
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_folder(config.state_dir)
     log = log_file(config).open("ab")
     env = dict(os.environ, SAGEMAKER_LOCAL_PORT=str(config.port), SAGEMAKER_LOCAL_STATE_DIR=str(config.state_dir))
     for key in ("AWS_ENDPOINT_URL",):  # the service must not point at itself

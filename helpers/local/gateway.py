@@ -8,6 +8,7 @@ STS go to moto's WSGI app. Requests are told apart the way AWS tells them apart:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -21,8 +22,10 @@ from a2wsgi import WSGIMiddleware
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 from . import protocol
+from .access import AccessGuard, Refusal, protocol_of
 from .config import ACCOUNT_ID, ROLE_NAME
 from .errors import ServiceError
+from .signature import SignedRequest
 from .version import code_fingerprint
 
 Scope = dict[str, Any]
@@ -35,8 +38,9 @@ HEALTH_PATH = "/_local/health"
 
 
 class Gateway:
-    def __init__(self, service, runtime=None):
+    def __init__(self, service, guard: AccessGuard, runtime=None):
         self.service = service
+        self.guard = guard
         self.runtime = runtime  # answers InvokeEndpoint; absent until hosting is wired in
         self.moto = WSGIMiddleware(DomainDispatcherApplication(create_backend_app), workers=8)
         # Control-plane calls block on SQLite and job bookkeeping: keep them off the event loop.
@@ -48,27 +52,44 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = _headers(scope)
         path = scope["path"]
         target = headers.get("x-amz-target", "")
         signing_service = _signing_service(headers.get("authorization", ""))
+        error_protocol = protocol_of(headers, path, signing_service)
+        refusal = self.guard.refuse_browser(headers, error_protocol)
+        if refusal is not None:
+            await _refuse(send, refusal)
+            return
+        if path == HEALTH_PATH:
+            await _respond(send, 200, json.dumps(self._health()).encode(), "application/json")
+            return
+        # S3 bodies stream on to moto (they may be large); S3 signs them through the declared
+        # X-Amz-Content-SHA256. Every other body is small and read whole, so its hash is checked.
+        body = None if error_protocol == "s3" else await _read_body(receive)
+        request = SignedRequest(
+            scope["method"],
+            (scope.get("raw_path") or path.encode()).decode("latin-1"),
+            scope.get("query_string", b"").decode("latin-1"),
+            headers,
+        )
+        refusal = self.guard.refuse_unsigned(
+            request, error_protocol, None if body is None else hashlib.sha256(body).hexdigest()
+        )
+        if refusal is not None:
+            await _refuse(send, refusal)
+            return
 
         if target.startswith("SageMaker."):
-            body = await _read_body(receive)
             await self._control_plane(target.split(".", 1)[1], body, send)
         elif scope["method"] == "POST" and _INVOKE.match(path) and signing_service in ("sagemaker", None):
-            body = await _read_body(receive)
             await self._invoke(unquote(_INVOKE.match(path).group(1)), headers, body, send)
-        elif path == HEALTH_PATH:
-            await _respond(send, 200, json.dumps(self._health()).encode(), "application/json")
-        elif signing_service == "sts":
-            body = await _read_body(receive)
-            if parse_qs(body.decode()).get("Action") == ["GetCallerIdentity"]:
-                await _respond(send, 200, _caller_identity(), "text/xml")
-            else:
-                await self.moto(scope, _replay(body), send)
+        elif signing_service == "sts" and parse_qs(body.decode(errors="replace")).get("Action") == [
+            "GetCallerIdentity"
+        ]:
+            await _respond(send, 200, _caller_identity(), "text/xml")
         else:
-            await self.moto(scope, receive, send)
+            await self.moto(scope, receive if body is None else _replay(body), send)
 
     async def _control_plane(self, operation: str, body: bytes, send: Send) -> None:
         try:
@@ -89,7 +110,9 @@ class Gateway:
             await _respond(send, 400, protocol.error_body(error), "application/json")
             return
         status, payload, response_headers = await self.runtime.invoke(endpoint, headers, body)
-        await _respond(send, status, payload, response_headers.pop("content-type", "application/json"), response_headers)
+        await _respond(
+            send, status, payload, response_headers.pop("content-type", "application/json"), response_headers
+        )
 
     def _health(self) -> dict[str, Any]:
         return {
@@ -111,6 +134,19 @@ class Gateway:
                 await asyncio.get_running_loop().run_in_executor(None, self.service.shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """Lower-case header names; a repeated header's values joined with ',' (as SigV4 signs them)."""
+    headers: dict[str, str] = {}
+    for key, value in scope["headers"]:
+        name, text = key.decode("latin-1").lower(), value.decode("latin-1")
+        headers[name] = f"{headers[name]},{text}" if name in headers else text
+    return headers
+
+
+async def _refuse(send: Send, refusal: Refusal) -> None:
+    await _respond(send, refusal.status, refusal.body, refusal.content_type, refusal.headers)
 
 
 def _signing_service(authorization: str) -> str | None:

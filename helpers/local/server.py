@@ -7,17 +7,21 @@ import logging
 import uvicorn
 
 from . import moto_backends
+from .access import AccessGuard
 from .config import HOST, ServiceConfig
+from .credentials import ensure_private_folder
 from .gateway import Gateway
 from .service import Service
+from .signature import SignatureVerifier
 
 
 def serve(config: ServiceConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_folder(config.state_dir)
+    guard = AccessGuard(SignatureVerifier(config.credentials()))
     service = Service(config)
     moto_backends.ensure_execution_role()
-    app = Gateway(service, runtime=service.router)
+    app = Gateway(service, guard, runtime=service.router)
     uvicorn_config = uvicorn.Config(
         app,
         host=HOST,

@@ -1,0 +1,213 @@
+"""Only the learner's own signed programs may use the service: no web pages, no other credentials."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import stat
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.config import Config
+
+from helpers.local.config import client_environment
+
+from .service_helpers import unique
+
+AWS_CLI = Path(sys.prefix) / "awscli" / "bin" / "aws"
+
+
+def _raw(
+    service, method: str, path: str, headers: dict[str, str], body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+def _client(service, name: str, key: str | None = None, secret: str | None = None):
+    env = client_environment(service)
+    return boto3.Session(
+        aws_access_key_id=key or env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=secret or env["AWS_SECRET_ACCESS_KEY"],
+        region_name=service.region,
+    ).client(name, endpoint_url=service.url, config=Config(retries={"max_attempts": 1}))
+
+
+def _error_code(call) -> str:
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        call()
+    return raised.value.response["Error"]["Code"]
+
+
+def test_credentials_are_private_to_the_state_folder(service, tmp_path):
+    env = client_environment(service)
+    credentials = service.state_dir / "credentials.json"
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    assert stat.S_IMODE(service.state_dir.stat().st_mode) == 0o700
+    assert env["AWS_ACCESS_KEY_ID"].startswith("AKIA") and len(env["AWS_SECRET_ACCESS_KEY"]) >= 32
+    assert json.loads(credentials.read_text())["AccessKeyId"] == env["AWS_ACCESS_KEY_ID"]
+    # Another state folder is another service with other credentials.
+    from helpers.local.config import load_config
+
+    other = client_environment(load_config(1, tmp_path / "other"))
+    assert other["AWS_ACCESS_KEY_ID"] != env["AWS_ACCESS_KEY_ID"]
+    assert other["AWS_SECRET_ACCESS_KEY"] != env["AWS_SECRET_ACCESS_KEY"]
+
+
+def test_cross_origin_preflight_gets_no_cors_grant(service):
+    status, headers, body = _raw(
+        service,
+        "OPTIONS",
+        "/",
+        {
+            "Host": f"127.0.0.1:{service.port}",
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-amz-target,content-type",
+        },
+    )
+    assert status == 403
+    assert not [name for name in headers if name.startswith("access-control-")]
+    assert b"refuses requests from web pages" in body
+
+
+def test_signed_request_from_a_web_page_is_refused_and_changes_nothing(service, sm):
+    # A page cannot sign, but even a request that does carry a signature is refused once it has an Origin.
+    client = _client(service, "sagemaker")
+    client.meta.events.register(
+        "before-send", lambda request, **_: request.headers.__setitem__("Origin", "http://evil.example")
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        client.create_model(
+            ModelName=unique("from-page"),
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+            PrimaryContainer={"Image": "x"},
+        )
+    assert raised.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert not [m for m in sm.list_models()["Models"] if m["ModelName"].startswith("from-page")]
+
+
+def test_a_host_that_is_not_loopback_is_refused(service):
+    # DNS rebinding: a page's own host name made to resolve to 127.0.0.1.
+    status, _, body = _raw(service, "GET", "/", {"Host": f"rebind.evil.example:{service.port}"})
+    assert status == 403 and b"loopback" in body
+
+
+def test_unsigned_and_foreign_requests_get_each_services_error(service, bucket):
+    s3, sm = "s3", "sagemaker"
+    wrong_secret = {"secret": "x" * 40}
+    foreign_key = {"key": "AKIAOTHERUSEROTHERUS", "secret": "y" * 40}
+    assert (
+        _error_code(lambda: _client(service, sm, **wrong_secret).list_models()) == "InvalidSignatureException"
+    )
+    assert (
+        _error_code(lambda: _client(service, sm, **foreign_key).list_models())
+        == "UnrecognizedClientException"
+    )
+    assert (
+        _error_code(lambda: _client(service, s3, **wrong_secret).list_objects_v2(Bucket=bucket))
+        == "SignatureDoesNotMatch"
+    )
+    assert (
+        _error_code(lambda: _client(service, s3, **foreign_key).list_objects_v2(Bucket=bucket))
+        == "InvalidAccessKeyId"
+    )
+    assert (
+        _error_code(lambda: _client(service, "sts", **foreign_key).get_caller_identity())
+        == "InvalidClientTokenId"
+    )
+    assert (
+        _error_code(lambda: _client(service, "logs", **wrong_secret).describe_log_groups())
+        == "InvalidSignatureException"
+    )
+
+    unsigned = boto3.Session(region_name=service.region).client(
+        s3, endpoint_url=service.url, config=Config(signature_version=botocore.UNSIGNED)
+    )
+    assert (
+        _error_code(lambda: unsigned.put_object(Bucket=bucket, Key="anonymous.txt", Body=b"x"))
+        == "AccessDenied"
+    )
+    status, _, body = _raw(
+        service,
+        "POST",
+        "/",
+        {
+            "Host": f"127.0.0.1:{service.port}",
+            "X-Amz-Target": "SageMaker.ListModels",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+        b"{}",
+    )
+    assert status == 403 and json.loads(body)["__type"] == "MissingAuthenticationTokenException"
+    assert "python -m helpers.local env" in json.loads(body)["message"]
+    assert "Contents" not in _client(service, s3).list_objects_v2(Bucket=bucket, Prefix="anonymous.txt")
+
+
+def test_a_tampered_body_is_refused(service):
+    client = _client(service, "sagemaker")
+
+    def tamper(request, **_):
+        request.body = request.body.replace(b"tampered-a", b"tampered-b")  # same length
+
+    client.meta.events.register("before-send", tamper)
+    assert _error_code(lambda: client.list_models(NameContains="tampered-a")) == "InvalidSignatureException"
+
+
+def test_presigned_urls_work_and_expire_as_signed(service, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="presigned/hello.txt", Body=b"hello")
+    s3.put_object(Bucket=bucket, Key="presigned/other.txt", Body=b"other")
+    for client in (
+        s3,
+        boto3.client("s3", config=Config(signature_version="s3v4")),
+    ):  # Signature Version 2 and 4 URLs
+        url = client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": "presigned/hello.txt"}, ExpiresIn=60
+        )
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.read() == b"hello"
+        forged = url.replace("presigned/hello.txt", "presigned/other.txt")
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(forged, timeout=10)
+        assert raised.value.code == 403 and b"SignatureDoesNotMatch" in raised.value.read()
+
+
+def test_the_aws_cli_works_with_the_printed_environment(service, tmp_path):
+    assert AWS_CLI.exists(), (
+        f"{AWS_CLI} is missing: `make test` installs the aws CLI next to the course's venv"
+    )
+    printed = subprocess.run(
+        [sys.executable, "-m", "helpers.local", "env", "--port", str(service.port), "--state-dir", str(service.state_dir)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    for line in printed.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = value.strip("'")
+    local_file = tmp_path / "upload.csv"
+    local_file.write_text("1,2,3\n")
+    cli_bucket = unique("cli-bucket")
+
+    def aws(*args: str) -> str:
+        done = subprocess.run([str(AWS_CLI), *args], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    aws("s3", "mb", f"s3://{cli_bucket}")
+    aws("s3", "cp", str(local_file), f"s3://{cli_bucket}/data/upload.csv")
+    assert "upload.csv" in aws("s3", "ls", f"s3://{cli_bucket}/data/")
+    assert "TrainingJobSummaries" in aws("sagemaker", "list-training-jobs")
+    env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+    refused = subprocess.run(
+        [str(AWS_CLI), "sagemaker", "list-models"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert refused.returncode != 0 and "InvalidSignatureException" in refused.stderr
