@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..paths import UnsafePath, child
 from .fleet import Fleet, FleetError
 from .router import Router
 
@@ -73,7 +74,10 @@ class EndpointManager:
     def _build(self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]],
                counts: dict[str, int] | None = None, weights: dict[str, float] | None = None,
                model_dirs: dict[str, Path] | None = None) -> Fleet:
-        fleet = Fleet(endpoint, config, models, self.root / endpoint, self.service.region)
+        try:
+            fleet = Fleet(endpoint, config, models, child(self.root, endpoint), self.service.region)
+        except UnsafePath as exc:
+            raise FleetError(str(exc)) from exc
         for name, weight in (weights or {}).items():
             if name in fleet.variants:
                 fleet.variants[name].weight = weight

@@ -8,7 +8,6 @@ deployment. A monitor replaces any model server that dies while its fleet is ser
 from __future__ import annotations
 
 import itertools
-import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from typing import Any
 
 from ..images import resolve_image
 from ..jobs.model_data import unpack_model
+from ..paths import child, remove_tree
 from ..runner import LogSink, ModelServer, ModelServerError
 
 
@@ -69,6 +69,7 @@ class Fleet:
         self.config_name = config["EndpointConfigName"]
         self.region = region
         self.deployment = uuid.uuid4().hex[:8]
+        self.endpoint_root = root
         self.root = root / self.deployment
         self.in_flight = 0  # changed only on the router's event loop
         self.variants: dict[str, Variant] = {}
@@ -81,7 +82,7 @@ class Fleet:
                 image=container["Image"],
                 module=resolve_image(container["Image"]),
                 model_data_url=container.get("ModelDataUrl"),
-                ml_root=self.root / spec["VariantName"],
+                ml_root=child(self.root, spec["VariantName"]),
                 environment=dict(container.get("Environment", {})),
                 weight=float(spec.get("InitialVariantWeight", 1.0)),
                 desired_count=int(spec.get("InitialInstanceCount", 1)),
@@ -161,4 +162,4 @@ class Fleet:
     def remove_files(self) -> None:
         # A fleet restored after a restart serves from the folder of the deployment it replaced.
         for root in {self.root, *(v.ml_root.parent for v in self.variants.values())}:
-            shutil.rmtree(root, ignore_errors=True)
+            remove_tree(root, self.endpoint_root)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import tarfile
 import threading
 import time
@@ -16,6 +15,7 @@ from ..images import UnknownImageError, algorithm_metrics, resolve_image
 from ..lifecycle import add_transition, close_transitions
 from ..metrics import final_metrics
 from ..moto_backends import parse_s3_uri
+from ..paths import UnsafePath, child, inside, relative_key_path, remove_tree
 from ..runner import Container, LogSink
 
 KIND = "TrainingJob"
@@ -30,7 +30,8 @@ class TrainingJobRun:
     def __init__(self, service, name: str):
         self.service = service
         self.name = name
-        self.root: Path = service.config.work_dir / "training-jobs" / name
+        self.jobs_dir: Path = service.config.work_dir / "training-jobs"
+        self.root: Path = child(self.jobs_dir, name)
         self.container: Container | None = None
         self.sink: LogSink | None = None  # live log, read by tuning jobs for early stopping
         self.log_lines: list[str] = []
@@ -86,7 +87,7 @@ class TrainingJobRun:
 
     def _prepare(self, doc: dict[str, Any]) -> None:
         if self.root.exists():
-            shutil.rmtree(self.root)
+            remove_tree(self.root, self.jobs_dir)
         config = self.root / "input" / "config"
         config.mkdir(parents=True)
         (self.root / "model").mkdir()
@@ -110,13 +111,31 @@ class TrainingJobRun:
                 f"ClientError: No data found for channel '{name}' at {location.uri}: upload the "
                 "data first, or fix the S3 URI."
             )
-        target = self.root / "input" / "data" / name
+        try:
+            target = child(self.root / "input" / "data", name)
+        except UnsafePath as exc:
+            raise JobFailure(f"ClientError: channel name {exc}") from exc
         target.mkdir(parents=True)
         base = location.key.rsplit("/", 1)[0] + "/" if "/" in location.key else ""
+        written: dict[Path, str] = {}
         for key in keys:
-            path = target / key[len(base) :]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(moto_backends.get_object(location.bucket, key) or b"")
+            try:
+                path = inside(target, relative_key_path(key, base))
+                if path in written:
+                    raise UnsafePath(
+                        f"the S3 object keys '{written[path]}' and '{key}' differ only in repeated '/' and "
+                        "would become the same file: keep one of them."
+                    )
+                written[path] = key
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(moto_backends.get_object(location.bucket, key) or b"")
+            except UnsafePath as exc:
+                raise JobFailure(f"ClientError: channel '{name}': {exc}") from exc
+            except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
+                raise JobFailure(
+                    f"ClientError: channel '{name}': the S3 object key '{key}' is both a file and a folder "
+                    f"under {location.uri}; rename one of them."
+                ) from exc
 
     def _train(self, doc: dict[str, Any]) -> None:
         image = doc["AlgorithmSpecification"]["TrainingImage"]
