@@ -13,6 +13,7 @@ Run: ``.venv/bin/python bench/bench_hosting.py [--requests 3000] [--clients 4] [
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import multiprocessing
 import statistics
@@ -21,10 +22,11 @@ import threading
 import time
 
 import numpy as np
-from _service import ROOT, percentiles, running_service
+from _service import ROOT, percentiles, running_service, signed_headers
 
 sys.path.insert(0, str(ROOT))
 from helpers.local.config import ROLE_ARN  # noqa: E402
+from helpers.local.signature import SignatureVerifier, SignedRequest  # noqa: E402
 from tests.service_helpers import XGBOOST_IMAGE, regression_csv, training_request  # noqa: E402
 
 ROW = "0.00632,18.0,2.31,0.0,0.538,6.575,65.2,4.09,1.0,296.0,15.3,396.9,4.98"
@@ -36,12 +38,12 @@ def wait(describe, key: str) -> dict:
     return desc
 
 
-def raw_invoke_loop(port: int, path: str, seconds: float, counter) -> None:
+def raw_invoke_loop(port: int, path: str, headers: dict[str, str], seconds: float, counter) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port)
     body = ROW.encode()
     done, deadline = 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        conn.request("POST", path, body=body, headers={"Content-Type": "text/csv"})
+        conn.request("POST", path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         assert response.status == 200
@@ -64,19 +66,34 @@ def main() -> None:
         s3 = session.client("s3", endpoint_url=url)
         runtime = session.client("sagemaker-runtime", endpoint_url=url)
         s3.create_bucket(Bucket="bench")
-        s3.put_object(Bucket="bench", Key="data/train/train.csv", Body=regression_csv(227, 13, seed=1).encode())
-        s3.put_object(Bucket="bench", Key="data/validation/validation.csv", Body=regression_csv(112, 13, seed=2).encode())
+        s3.put_object(
+            Bucket="bench", Key="data/train/train.csv", Body=regression_csv(227, 13, seed=1).encode()
+        )
+        s3.put_object(
+            Bucket="bench",
+            Key="data/validation/validation.csv",
+            Body=regression_csv(112, 13, seed=2).encode(),
+        )
         models = []
         for i, rounds in enumerate(("200", "20")):
             sm.create_training_job(**training_request(f"bench-{i}", "bench", num_round=rounds, max_depth="5"))
-            desc = wait(lambda i=i: sm.describe_training_job(TrainingJobName=f"bench-{i}"), "TrainingJobStatus")
+            desc = wait(
+                lambda i=i: sm.describe_training_job(TrainingJobName=f"bench-{i}"), "TrainingJobStatus"
+            )
             sm.create_model(
                 ModelName=f"bench-model-{i}", ExecutionRoleArn=ROLE_ARN,
                 PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": desc["ModelArtifacts"]["S3ModelArtifacts"]},
             )  # fmt: skip
             sm.create_endpoint_config(
                 EndpointConfigName=f"bench-config-{i}",
-                ProductionVariants=[{"VariantName": f"V{i}", "ModelName": f"bench-model-{i}", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+                ProductionVariants=[
+                    {
+                        "VariantName": f"V{i}",
+                        "ModelName": f"bench-model-{i}",
+                        "InitialInstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                    }
+                ],
             )
             models.append(f"bench-model-{i}")
 
@@ -89,8 +106,10 @@ def main() -> None:
             create_times.append(time.perf_counter() - started)
             if i:
                 sm.delete_endpoint(EndpointName=f"bench-ep-{i}")
-        print(f"CreateEndpoint -> InService ({args.endpoints} endpoints): median {statistics.median(create_times):.3f} s, "
-              f"max {max(create_times):.3f} s")
+        print(
+            f"CreateEndpoint -> InService ({args.endpoints} endpoints): median {statistics.median(create_times):.3f} s, "
+            f"max {max(create_times):.3f} s"
+        )
 
         # In-process floor: the same model file the endpoint serves.
         import xgboost
@@ -107,15 +126,18 @@ def main() -> None:
         via_boto = []
         for _ in range(args.requests // 3):
             started = time.perf_counter()
-            runtime.invoke_endpoint(EndpointName="bench-ep-0", ContentType="text/csv", Body=ROW)["Body"].read()
+            runtime.invoke_endpoint(EndpointName="bench-ep-0", ContentType="text/csv", Body=ROW)[
+                "Body"
+            ].read()
             via_boto.append(time.perf_counter() - started)
 
         conn = http.client.HTTPConnection("127.0.0.1", config.port)
         path = "/endpoints/bench-ep-0/invocations"
+        headers = signed_headers(config, "POST", path, ROW.encode(), {"Content-Type": "text/csv"})
         raw = []
         for _ in range(args.requests):
             started = time.perf_counter()
-            conn.request("POST", path, body=ROW.encode(), headers={"Content-Type": "text/csv"})
+            conn.request("POST", path, body=ROW.encode(), headers=headers)
             response = conn.getresponse()
             response.read()
             raw.append(time.perf_counter() - started)
@@ -123,17 +145,40 @@ def main() -> None:
         print(f"  in-process inplace_predict   {percentiles(local)}")
         print(f"  InvokeEndpoint raw HTTP      {percentiles(raw)}")
         print(f"  InvokeEndpoint via boto3     {percentiles(via_boto)}")
-        print(f"  raw HTTP p50 minus in-process p50: {(statistics.median(raw) - statistics.median(local)) * 1000:.3f} ms")
+        print(
+            f"  raw HTTP p50 minus in-process p50: {(statistics.median(raw) - statistics.median(local)) * 1000:.3f} ms"
+        )
+        verifier = SignatureVerifier(config.credentials())
+        request = SignedRequest(
+            "POST",
+            path,
+            "",
+            {k.lower(): v for k, v in {**headers, "Host": f"127.0.0.1:{config.port}"}.items()},
+        )
+        body_hash = hashlib.sha256(ROW.encode()).hexdigest()
+        checks = []
+        for _ in range(args.requests):
+            started = time.perf_counter()
+            verifier.verify(request, body_hash)
+            checks.append(time.perf_counter() - started)
+        print(f"  of which the signature check {percentiles(checks)}")
 
         counter = multiprocessing.Value("i", 0)
-        procs = [multiprocessing.Process(target=raw_invoke_loop, args=(config.port, path, args.seconds, counter)) for _ in range(args.clients)]
+        procs = [
+            multiprocessing.Process(
+                target=raw_invoke_loop, args=(config.port, path, headers, args.seconds, counter)
+            )
+            for _ in range(args.clients)
+        ]
         started = time.perf_counter()
         for proc in procs:
             proc.start()
         for proc in procs:
             proc.join()
         elapsed = time.perf_counter() - started
-        print(f"throughput, {args.clients} raw-HTTP client processes for {args.seconds:.0f} s: {counter.value / elapsed:,.0f} invocations/s")
+        print(
+            f"throughput, {args.clients} raw-HTTP client processes for {args.seconds:.0f} s: {counter.value / elapsed:,.0f} invocations/s"
+        )
 
         failures, answers, stop = [], [], threading.Event()
 
@@ -141,7 +186,11 @@ def main() -> None:
             own = session.client("sagemaker-runtime", endpoint_url=url)
             while not stop.is_set():
                 try:
-                    answers.append(own.invoke_endpoint(EndpointName="bench-ep-0", ContentType="text/csv", Body=ROW)["InvokedProductionVariant"])
+                    answers.append(
+                        own.invoke_endpoint(EndpointName="bench-ep-0", ContentType="text/csv", Body=ROW)[
+                            "InvokedProductionVariant"
+                        ]
+                    )
                 except Exception as exc:  # counted, that is the point
                     failures.append(exc)
 
@@ -157,8 +206,10 @@ def main() -> None:
         stop.set()
         for thread in threads:
             thread.join()
-        print(f"UpdateEndpoint under 4 concurrent clients: {desc['EndpointStatus']} after {update_seconds:.2f} s; "
-              f"{len(answers)} requests, {len(failures)} failed; answered by {sorted(set(answers))}")
+        print(
+            f"UpdateEndpoint under 4 concurrent clients: {desc['EndpointStatus']} after {update_seconds:.2f} s; "
+            f"{len(answers)} requests, {len(failures)} failed; answered by {sorted(set(answers))}"
+        )
 
 
 if __name__ == "__main__":
