@@ -23,6 +23,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from . import protocol
 from .config import ACCOUNT_ID, ROLE_NAME
 from .errors import ServiceError
+from .process_ledger import process_start_time
 from .version import code_fingerprint
 
 Scope = dict[str, Any]
@@ -95,6 +96,7 @@ class Gateway:
         return {
             "service": "sagemaker-local",
             "pid": os.getpid(),
+            "startTime": process_start_time(os.getpid()),  # tells this process from a later one with its pid
             "stateDir": str(self.service.config.state_dir),
             "region": self.service.region,
             "code": code_fingerprint(),

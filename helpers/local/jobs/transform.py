@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 
 from .. import moto_backends
 from ..images import UnknownImageError, resolve_image
+from ..lifecycle import INTERRUPTED_REASON
 from ..moto_backends import parse_s3_uri
 from ..runner import LogSink, ModelServer, ModelServerError
 from .model_data import unpack_model
@@ -51,8 +53,13 @@ class TransformJobRun:
             if self.server is not None:
                 self.server.stop()
             self.service.transform_runs.pop(self.name, None)
+            # The unpacked model is a copy of the artifact in S3; the results are in S3 too.
+            shutil.rmtree(self.root, ignore_errors=True)
         if self._stop.is_set():
             status, fields = "Stopped", {}
+        elif status == "Failed" and self.service.stopping.is_set():
+            # The service is stopping and ended the model server: not the model's fault.
+            fields = {"FailureReason": INTERRUPTED_REASON}
         self._update(TransformJobStatus=status, TransformEndTime=time.time(), **fields)
 
     def _update(self, **fields: Any) -> None:
@@ -89,6 +96,12 @@ class TransformJobRun:
         if not keys:
             raise JobFailure(f"ClientError: No input data found at {source.uri}: upload it first or fix the S3 URI.")
         output = parse_s3_uri(doc["TransformOutput"]["S3OutputPath"], "S3OutputPath")
+        if not moto_backends.bucket_exists(output.bucket):
+            raise JobFailure(
+                f"ClientError: the S3 bucket '{output.bucket}' of TransformOutput.S3OutputPath does not "
+                "exist, so no results could be written: create the bucket (for example with "
+                "session.default_bucket() or s3.create_bucket) and start the job again."
+            )
         base = source.key.rsplit("/", 1)[0] + "/" if "/" in source.key else ""
         for key in keys:
             if self._stop.is_set():
