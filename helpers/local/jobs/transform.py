@@ -41,6 +41,7 @@ class TransformJobRun:
         self._update(TransformStartTime=started)
         try:
             doc = self.service.store.get(KIND, self.name)
+            _check_output_bucket(doc)
             self._start_server(doc)
             self._transform_all(doc)
             status, fields = "Completed", {}
@@ -96,12 +97,6 @@ class TransformJobRun:
         if not keys:
             raise JobFailure(f"ClientError: No input data found at {source.uri}: upload it first or fix the S3 URI.")
         output = parse_s3_uri(doc["TransformOutput"]["S3OutputPath"], "S3OutputPath")
-        if not moto_backends.bucket_exists(output.bucket):
-            raise JobFailure(
-                f"ClientError: the S3 bucket '{output.bucket}' of TransformOutput.S3OutputPath does not "
-                "exist, so no results could be written: create the bucket (for example with "
-                "session.default_bucket() or s3.create_bucket) and start the job again."
-            )
         base = source.key.rsplit("/", 1)[0] + "/" if "/" in source.key else ""
         for key in keys:
             if self._stop.is_set():
@@ -132,6 +127,17 @@ class TransformJobRun:
             parts.append(answer.rstrip(b"\n") if joiner else answer)
         result = joiner.join(parts)
         return result + joiner if joiner and result else result
+
+
+def _check_output_bucket(doc: dict[str, Any]) -> None:
+    # Checked before the model server starts: the job could not write a single result.
+    output = parse_s3_uri(doc["TransformOutput"]["S3OutputPath"], "S3OutputPath")
+    if not moto_backends.bucket_exists(output.bucket):
+        raise JobFailure(
+            f"ClientError: the S3 bucket '{output.bucket}' of TransformOutput.S3OutputPath does not "
+            "exist, so no results could be written: create the bucket (for example with "
+            "session.default_bucket() or s3.create_bucket) and start the job again."
+        )
 
 
 def _strategy_env(strategy: str) -> str:
