@@ -228,9 +228,9 @@ def _transform(sm, model: str, source: str, output: str) -> str:
 
 def test_transform_jobs_leave_no_folder_and_name_a_missing_output_bucket(sm, s3, bucket, service, model_name):
     s3.put_object(Bucket=bucket, Key="crash-batch/rows.csv", Body=regression_csv(10, label=False).encode())
-    done = _transform(sm, model_name, f"s3://{bucket}/crash-batch", f"s3://{bucket}/crash-batch-out")
+    done = _transform(sm, model_name, f"s3://{bucket}/crash-batch/", f"s3://{bucket}/crash-results")
     assert wait_transform(sm, done)["TransformJobStatus"] == "Completed"
-    failed = _transform(sm, model_name, f"s3://{bucket}/crash-batch", "s3://no-such-results-bucket/out")
+    failed = _transform(sm, model_name, f"s3://{bucket}/crash-batch/", "s3://no-such-results-bucket/out")
     desc = wait_transform(sm, failed)
     assert desc["TransformJobStatus"] == "Failed"
     assert desc["FailureReason"].startswith("ClientError:")
