@@ -63,11 +63,11 @@ class Service:
                     self._remove_job_files(kind, doc[name_key])
 
     def _remove_job_files(self, kind: str, name: str) -> None:
-        work = self.config.work_dir
+        # What the job's run removes when it ends (a tuning job has no folder of its own).
         if kind == "TrainingJob":
-            shutil.rmtree(work / "training-jobs" / name / "input" / "data", ignore_errors=True)
+            shutil.rmtree(self.config.work_dir / "training-jobs" / name / "input" / "data", ignore_errors=True)
         elif kind == "TransformJob":
-            shutil.rmtree(work / "transform-jobs" / name, ignore_errors=True)
+            shutil.rmtree(self.config.work_dir / "transform-jobs" / name, ignore_errors=True)
 
     def arn(self, resource: str, name: str) -> str:
         # AWS lowercases resource names inside SageMaker ARNs.
