@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shlex
 import sys
+from pathlib import Path
 
 from . import control
 from .config import client_environment, load_config
@@ -40,11 +43,29 @@ def main(argv: list[str] | None = None) -> int:
         if not info:
             print(f"not running on {config.url}")
             return 3
-        print(f"running on {config.url} (pid {info['pid']}, state in {info['stateDir']}, region {info['region']})")
+        state = f"{info['stateDir']} ({_size(Path(info['stateDir']))})"
+        print(f"running on {config.url} (pid {info['pid']}, state in {state}, region {info['region']})")
     elif args.command == "env":
         for key, value in client_environment(config).items():
             print(f"export {key}={shlex.quote(value)}")
     return 0
+
+
+def _size(folder: Path) -> str:
+    """The disk space of everything under ``folder``, e.g. ``12.3 MB``."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):  # a job may remove its files meanwhile
+                total += (Path(root) / name).lstat().st_size
+    if total < 1024:
+        return f"{total} B"
+    size = total / 1024
+    for unit in ("KB", "MB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
 
 
 if __name__ == "__main__":

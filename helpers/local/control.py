@@ -16,6 +16,7 @@ from typing import Any
 from .config import ServiceConfig
 from .credentials import ensure_private_folder
 from .gateway import HEALTH_PATH
+from .process_ledger import is_same_process, process_start_time
 from .version import code_fingerprint
 
 
@@ -74,7 +75,7 @@ def start(config: ServiceConfig, timeout: float = 60.0) -> dict[str, Any]:
         start_new_session=True,
         cwd=str(Path(__file__).resolve().parents[2]),
     )
-    pid_file(config).write_text(str(proc.pid))
+    _write_pid_file(config, proc.pid)
     deadline = time.time() + timeout
     while time.time() < deadline:
         running = health(config, timeout=0.2)
@@ -91,11 +92,16 @@ def start(config: ServiceConfig, timeout: float = 60.0) -> dict[str, Any]:
 
 
 def stop(config: ServiceConfig, timeout: float = 15.0) -> bool:
-    """Stop the running service (and with it every job and endpoint process). False if none ran."""
-    running = health(config)
-    pid = running["pid"] if running else _pid_from_file(config)
-    if pid is None:
+    """Stop the running service (and with it every job and endpoint process). False if none ran.
+
+    Only a process that is provably this state folder's service is signalled: a pid file left by
+    a service that is gone may name an unrelated process by now.
+    """
+    service = _service_process(config)
+    if service is None:
+        pid_file(config).unlink(missing_ok=True)  # stale: its process is gone or someone else's
         return False
+    pid, started = service
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -107,16 +113,47 @@ def stop(config: ServiceConfig, timeout: float = 15.0) -> bool:
             break
         time.sleep(0.05)
     else:
-        os.kill(pid, signal.SIGKILL)
+        if is_same_process(pid, started):
+            os.kill(pid, signal.SIGKILL)
     pid_file(config).unlink(missing_ok=True)
     return True
 
 
-def _pid_from_file(config: ServiceConfig) -> int | None:
+def _write_pid_file(config: ServiceConfig, pid: int) -> None:
+    record = {"pid": pid, "startTime": process_start_time(pid), "port": config.port}
+    pid_file(config).write_text(json.dumps(record))
+
+
+def _read_pid_file(config: ServiceConfig) -> dict[str, Any] | None:
     try:
-        return int(pid_file(config).read_text())
+        record = json.loads(pid_file(config).read_text())
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) and isinstance(record.get("pid"), int) else None
+
+
+def _service_process(config: ServiceConfig) -> tuple[int, int] | None:
+    """(pid, start time) of this state folder's running service, or None if it is not running."""
+    running = health(config)
+    if running and Path(running.get("stateDir", "")) == config.state_dir:
+        # It answered on this port just now; a service from older code does not report its start.
+        pid, started = running["pid"], running.get("startTime") or process_start_time(running["pid"])
+    elif record := _read_pid_file(config):
+        pid, started = record["pid"], record.get("startTime")
+    else:
+        return None
+    if not is_same_process(pid, started) or not _is_service_command(pid):
+        return None
+    return pid, started
+
+
+def _is_service_command(pid: int) -> bool:
+    """Whether ``pid`` runs ``<python> -m helpers.local serve``."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(args[i : i + 3] == [b"-m", b"helpers.local", b"serve"] for i in range(len(args)))
 
 
 def _alive(pid: int) -> bool:

@@ -25,6 +25,7 @@ from . import protocol
 from .access import AccessGuard, Refusal, protocol_of
 from .config import ACCOUNT_ID, ROLE_NAME
 from .errors import ServiceError
+from .process_ledger import process_start_time
 from .signature import SignedRequest
 from .version import code_fingerprint
 
@@ -118,6 +119,7 @@ class Gateway:
         return {
             "service": "sagemaker-local",
             "pid": os.getpid(),
+            "startTime": process_start_time(os.getpid()),  # tells this process from a later one with its pid
             "stateDir": str(self.service.config.state_dir),
             "region": self.service.region,
             "code": code_fingerprint(),

@@ -23,3 +23,33 @@ def close_transitions(doc: dict[str, Any]) -> None:
     transitions = doc.get("SecondaryStatusTransitions") or []
     if transitions and "EndTime" not in transitions[-1]:
         transitions[-1]["EndTime"] = time.time()
+
+
+# Jobs whose processes die with the service: one that was running when it stopped ends like this.
+INTERRUPTED_REASON = (
+    "InternalServerError: the local service stopped while the job was running; start the job again."
+)
+INTERRUPTIBLE = ("TrainingJob", "TransformJob", "HyperParameterTuningJob")
+_END_TIME = {
+    "TrainingJob": "TrainingEndTime",
+    "TransformJob": "TransformEndTime",
+    "HyperParameterTuningJob": "HyperParameterTuningEndTime",
+}
+
+
+def fail_interrupted(kind: str, doc: dict[str, Any]) -> None:
+    """End a job that was InProgress or Stopping as Failed because the service stopped under it."""
+    status_key = f"{kind}Status"
+    if doc[status_key] not in ("InProgress", "Stopping"):
+        return  # it ended on its own first: keep that ending
+    ended = time.time()
+    doc[status_key] = "Failed"
+    doc["FailureReason"] = INTERRUPTED_REASON
+    doc[_END_TIME[kind]] = ended
+    if kind == "TrainingJob":
+        add_transition(doc, "Failed", "Training job failed")
+        close_transitions(doc)
+        if "TrainingStartTime" in doc:
+            seconds = max(1, round(ended - doc["TrainingStartTime"]))
+            doc["TrainingTimeInSeconds"] = doc["BillableTimeInSeconds"] = seconds
+    doc["LastModifiedTime"] = ended

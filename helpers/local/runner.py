@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import moto_backends
+from .process_ledger import ChildLedger
 
 LineHandler = Callable[[str], None]
 
@@ -41,19 +42,35 @@ class LogSink:
 
 
 class ProcessRegistry:
-    """Every process the service started, so stopping the service leaves no orphans."""
+    """Every process the service started, so stopping the service leaves no orphans.
+
+    With a ledger (set by the service at start-up) each process is also recorded in the state
+    folder until it is reaped, so the next start can stop what a killed service left running.
+    """
 
     def __init__(self) -> None:
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
+        self._ledger: ChildLedger | None = None
+
+    def track_in(self, ledger: ChildLedger | None) -> None:
+        with self._lock:
+            self._ledger = ledger
 
     def add(self, proc: subprocess.Popen) -> None:
         with self._lock:
             self._procs.add(proc)
+            if self._ledger is not None:
+                self._ledger.record(proc.pid, [str(arg) for arg in proc.args])
 
     def discard(self, proc: subprocess.Popen) -> None:
+        """Forget a process; call it only once the process has been reaped (its pid is free then)."""
         with self._lock:
+            if proc not in self._procs:
+                return
             self._procs.discard(proc)
+            if self._ledger is not None:
+                self._ledger.forget(proc.pid)
 
     def stop_all(self, timeout: float = 5.0) -> None:
         with self._lock:

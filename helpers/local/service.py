@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from .config import ACCOUNT_ID, ServiceConfig
 from .errors import InternalFailure, ServiceError, UnknownOperation
 from .hosting.deployments import EndpointManager
 from .hosting.router import Router
+from .lifecycle import INTERRUPTIBLE, fail_interrupted
+from .process_ledger import ChildLedger
 from .runner import PROCESSES
 from .store import Store
 
@@ -30,6 +33,10 @@ class Service:
         self.config = config
         self.region = config.region
         self.store = Store(config.database)
+        # Containers a killed service left running go first, before anything new is started.
+        self.children = ChildLedger(config.state_dir / "processes")
+        self.children.stop_leftovers()
+        PROCESSES.track_in(self.children)
         config.work_dir.mkdir(parents=True, exist_ok=True)
         self._threads: list[threading.Thread] = []
         self.training_runs: dict[str, Any] = {}
@@ -44,18 +51,23 @@ class Service:
         self.endpoints.restore()
 
     def _fail_interrupted_jobs(self) -> None:
-        # Job processes die with the service; a job that was running cannot finish any more.
-        reason = "InternalServerError: the local service stopped while this job was running; start it again."
-        ended = now()
-        for kind in ("TrainingJob", "TransformJob", "HyperParameterTuningJob"):
+        """End every job still running as Failed: its processes are gone, it cannot finish any more.
+
+        Runs at start-up (after a crash) and at the end of a graceful stop.
+        """
+        for kind in INTERRUPTIBLE:
             status_key, name_key = f"{kind}Status", f"{kind}Name"
-            fields: dict[str, Any] = {status_key: "Failed", "FailureReason": reason}
-            if kind == "HyperParameterTuningJob":
-                # Describe counts a tuning job's runtime up to its end time.
-                fields.update(HyperParameterTuningEndTime=ended, LastModifiedTime=ended)
             for doc in self.store.list(kind):
                 if doc[status_key] in ("InProgress", "Stopping"):
-                    self.store.update(kind, doc[name_key], lambda d, f=fields: d.update(f))
+                    self.store.update(kind, doc[name_key], lambda d, k=kind: fail_interrupted(k, d))
+                    self._remove_job_files(kind, doc[name_key])
+
+    def _remove_job_files(self, kind: str, name: str) -> None:
+        # What the job's run removes when it ends (a tuning job has no folder of its own).
+        if kind == "TrainingJob":
+            shutil.rmtree(self.config.work_dir / "training-jobs" / name / "input" / "data", ignore_errors=True)
+        elif kind == "TransformJob":
+            shutil.rmtree(self.config.work_dir / "transform-jobs" / name, ignore_errors=True)
 
     def arn(self, resource: str, name: str) -> str:
         # AWS lowercases resource names inside SageMaker ARNs.
@@ -92,4 +104,6 @@ class Service:
         PROCESSES.stop_all()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._fail_interrupted_jobs()  # whatever a job thread did not end in time
+        PROCESSES.track_in(None)
         self.store.close()

@@ -8,6 +8,7 @@ config and models the endpoint was built from, and where their unpacked artifact
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -107,6 +108,7 @@ class EndpointManager:
                     fleet = self._build(endpoint, config, models)
                 except FleetError as exc:
                     self._set(endpoint, EndpointStatus="Failed", FailureReason=str(exc))
+                    self._remove_files(endpoint)  # the endpoint never served: nothing to keep
                     return
                 if not self._wanted(endpoint, fleet):
                     return
@@ -179,8 +181,12 @@ class EndpointManager:
                     self._drain_and_stop(fleet)
                 self.store.delete(DEPLOYMENT, endpoint)
                 self.store.delete(ENDPOINT, endpoint)
+                self._remove_files(endpoint)
 
         self.service.start_background(f"delete-endpoint-{endpoint}", work)
+
+    def _remove_files(self, endpoint: str) -> None:
+        shutil.rmtree(self.root / endpoint, ignore_errors=True)
 
     def _drain_and_stop(self, fleet: Fleet) -> None:
         deadline = time.time() + DRAIN_TIMEOUT_SECONDS
@@ -197,7 +203,9 @@ class EndpointManager:
             endpoint, status = doc["EndpointName"], doc["EndpointStatus"]
             deployment = self.store.get(DEPLOYMENT, endpoint)
             if status == "Deleting":
+                self.store.delete(DEPLOYMENT, endpoint)
                 self.store.delete(ENDPOINT, endpoint)
+                self._remove_files(endpoint)
             elif deployment is None:
                 if status in ("Creating", "Updating"):
                     reason = "The local service stopped before the endpoint was ready; delete it and create it again."

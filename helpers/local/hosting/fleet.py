@@ -105,6 +105,7 @@ class Fleet:
                     future.result()
         except Exception as exc:
             self.stop()
+            self.remove_files()  # a fleet that never served leaves nothing behind
             message = exc.args[0] if exc.args else repr(exc)
             raise FleetError(f"{message}") from exc
 

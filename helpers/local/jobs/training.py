@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import moto_backends
 from ..images import UnknownImageError, algorithm_metrics, resolve_image
-from ..lifecycle import add_transition, close_transitions
+from ..lifecycle import INTERRUPTED_REASON, add_transition, close_transitions
 from ..metrics import final_metrics
 from ..moto_backends import parse_s3_uri
 from ..paths import UnsafePath, child, inside, relative_key_path, remove_tree
@@ -74,12 +74,25 @@ class TrainingJobRun:
         except _Stopped:
             self._finish(started, "Stopped", "Stopped", self.stop_reason)
         except JobFailure as failure:
-            self._finish(started, "Failed", "Failed", "Training job failed", FailureReason=str(failure))
+            self._fail(started, str(failure))
         except Exception as exc:  # never leave a job InProgress forever
-            reason = f"InternalServerError: the local service failed while running the job: {exc!r}"
-            self._finish(started, "Failed", "Failed", "Training job failed", FailureReason=reason)
+            self._fail(
+                started, f"InternalServerError: the local service failed while running the job: {exc!r}"
+            )
         finally:
             self.service.training_runs.pop(self.name, None)
+            self._remove_copies()
+
+    def _fail(self, started: float, reason: str) -> None:
+        if self.service.stopping.is_set():
+            # The service is stopping and ended the container: not the algorithm's fault.
+            reason = INTERRUPTED_REASON
+        self._finish(started, "Failed", "Failed", "Training job failed", FailureReason=reason)
+
+    def _remove_copies(self) -> None:
+        # The channels are copies of S3 objects and can be large; what a learner may still look at
+        # (output/failure, the configuration, the model the artifact was packed from) stays.
+        remove_tree(self.root / "input" / "data", self.root)
 
     def _check_stopped(self) -> None:
         if self._stop.is_set():
@@ -177,6 +190,12 @@ class TrainingJobRun:
             for path in sorted((self.root / "model").rglob("*")):
                 tar.add(path, arcname=str(path.relative_to(self.root / "model")))
         location = parse_s3_uri(doc["ModelArtifacts"]["S3ModelArtifacts"], "S3ModelArtifacts")
+        if not moto_backends.bucket_exists(location.bucket):
+            raise JobFailure(
+                f"ClientError: the S3 bucket '{location.bucket}' of OutputDataConfig.S3OutputPath does not "
+                "exist, so the model artifact could not be uploaded: create the bucket (for example with "
+                "session.default_bucket() or s3.create_bucket) and start the job again."
+            )
         moto_backends.put_object(location.bucket, location.key, buffer.getvalue())
 
     def _finish(self, started: float, status: str, secondary: str, message: str, **fields: Any) -> None:

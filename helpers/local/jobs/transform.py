@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 
 from .. import moto_backends
 from ..images import UnknownImageError, resolve_image
+from ..lifecycle import INTERRUPTED_REASON
 from ..moto_backends import parse_s3_uri
 from ..runner import LogSink, ModelServer, ModelServerError
 from .model_data import unpack_model
@@ -39,6 +41,7 @@ class TransformJobRun:
         self._update(TransformStartTime=started)
         try:
             doc = self.service.store.get(KIND, self.name)
+            _check_output_bucket(doc)
             self._start_server(doc)
             self._transform_all(doc)
             status, fields = "Completed", {}
@@ -51,8 +54,13 @@ class TransformJobRun:
             if self.server is not None:
                 self.server.stop()
             self.service.transform_runs.pop(self.name, None)
+            # The unpacked model is a copy of the artifact in S3; the results are in S3 too.
+            shutil.rmtree(self.root, ignore_errors=True)
         if self._stop.is_set():
             status, fields = "Stopped", {}
+        elif status == "Failed" and self.service.stopping.is_set():
+            # The service is stopping and ended the model server: not the model's fault.
+            fields = {"FailureReason": INTERRUPTED_REASON}
         self._update(TransformJobStatus=status, TransformEndTime=time.time(), **fields)
 
     def _update(self, **fields: Any) -> None:
@@ -119,6 +127,17 @@ class TransformJobRun:
             parts.append(answer.rstrip(b"\n") if joiner else answer)
         result = joiner.join(parts)
         return result + joiner if joiner and result else result
+
+
+def _check_output_bucket(doc: dict[str, Any]) -> None:
+    # Checked before the model server starts: the job could not write a single result.
+    output = parse_s3_uri(doc["TransformOutput"]["S3OutputPath"], "S3OutputPath")
+    if not moto_backends.bucket_exists(output.bucket):
+        raise JobFailure(
+            f"ClientError: the S3 bucket '{output.bucket}' of TransformOutput.S3OutputPath does not "
+            "exist, so no results could be written: create the bucket (for example with "
+            "session.default_bucket() or s3.create_bucket) and start the job again."
+        )
 
 
 def _strategy_env(strategy: str) -> str:

@@ -106,7 +106,7 @@ class HyperParameterTuningJobRun:
                     break
                 time.sleep(POLL_SECONDS)
             else:
-                return  # the service is shutting down; the next start marks this job Failed
+                return  # the service is stopping: its shutdown ends this job Failed as interrupted
             self._finish()
         except Exception as exc:  # never leave a tuning job InProgress forever
             log.exception("Tuning job %s failed", self.name)
