@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from .errors import InternalFailure, ServiceError, UnknownOperation
 from .hosting.deployments import EndpointManager
 from .hosting.router import Router
 from .lifecycle import INTERRUPTIBLE, fail_interrupted
+from .paths import child, remove_tree
 from .process_ledger import ChildLedger
 from .runner import PROCESSES
 from .store import Store
@@ -65,9 +65,10 @@ class Service:
     def _remove_job_files(self, kind: str, name: str) -> None:
         # What the job's run removes when it ends (a tuning job has no folder of its own).
         if kind == "TrainingJob":
-            shutil.rmtree(self.config.work_dir / "training-jobs" / name / "input" / "data", ignore_errors=True)
+            job = child(self.config.work_dir / "training-jobs", name)
+            remove_tree(job / "input" / "data", job)
         elif kind == "TransformJob":
-            shutil.rmtree(self.config.work_dir / "transform-jobs" / name, ignore_errors=True)
+            remove_tree(child(self.config.work_dir / "transform-jobs", name), self.config.work_dir)
 
     def arn(self, resource: str, name: str) -> str:
         # AWS lowercases resource names inside SageMaker ARNs.

@@ -8,13 +8,12 @@ config and models the endpoint was built from, and where their unpacked artifact
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from ..paths import UnsafePath, child
+from ..paths import UnsafePath, child, remove_tree
 from .fleet import Fleet, FleetError
 from .router import Router
 
@@ -186,7 +185,7 @@ class EndpointManager:
         self.service.start_background(f"delete-endpoint-{endpoint}", work)
 
     def _remove_files(self, endpoint: str) -> None:
-        shutil.rmtree(self.root / endpoint, ignore_errors=True)
+        remove_tree(child(self.root, endpoint), self.root)
 
     def _drain_and_stop(self, fleet: Fleet) -> None:
         deadline = time.time() + DRAIN_TIMEOUT_SECONDS

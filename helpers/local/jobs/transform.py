@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 import uuid
@@ -14,6 +13,7 @@ from .. import moto_backends
 from ..images import UnknownImageError, resolve_image
 from ..lifecycle import INTERRUPTED_REASON
 from ..moto_backends import parse_s3_uri
+from ..paths import child, remove_tree
 from ..runner import LogSink, ModelServer, ModelServerError
 from .model_data import unpack_model
 from .training import JobFailure
@@ -27,7 +27,8 @@ class TransformJobRun:
     def __init__(self, service, name: str):
         self.service = service
         self.name = name
-        self.root: Path = service.config.work_dir / "transform-jobs" / name
+        self.jobs_dir: Path = service.config.work_dir / "transform-jobs"
+        self.root: Path = child(self.jobs_dir, name)
         self.server: ModelServer | None = None
         self._stop = threading.Event()
 
@@ -55,7 +56,7 @@ class TransformJobRun:
                 self.server.stop()
             self.service.transform_runs.pop(self.name, None)
             # The unpacked model is a copy of the artifact in S3; the results are in S3 too.
-            shutil.rmtree(self.root, ignore_errors=True)
+            remove_tree(self.root, self.jobs_dir)
         if self._stop.is_set():
             status, fields = "Stopped", {}
         elif status == "Failed" and self.service.stopping.is_set():
