@@ -81,7 +81,6 @@ class TrainingJobRun:
             )
         finally:
             self.service.training_runs.pop(self.name, None)
-            self._remove_copies()
 
     def _fail(self, started: float, reason: str) -> None:
         if self.service.stopping.is_set():
@@ -199,6 +198,7 @@ class TrainingJobRun:
         moto_backends.put_object(location.bucket, location.key, buffer.getvalue())
 
     def _finish(self, started: float, status: str, secondary: str, message: str, **fields: Any) -> None:
+        self._remove_copies()  # before the job reads as ended, so a client never sees them linger
         ended = time.time()
         seconds = max(1, round(ended - started))
 
