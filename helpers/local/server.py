@@ -15,6 +15,7 @@ from .service import Service
 def serve(config: ServiceConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config.state_dir.mkdir(parents=True, exist_ok=True)
+    moto_backends.open_state(config.state_dir)
     service = Service(config)
     moto_backends.ensure_execution_role()
     app = Gateway(service, runtime=service.router)
