@@ -169,9 +169,8 @@ class LogStore:
         offset: int,
         limit: int,
     ) -> list[LogStream]:
-        order = "COALESCE(last_event, 0), name" if by_last_event else "name"
-        if descending:
-            order = ", ".join(f"{column} DESC" for column in order.split(", "))
+        columns = ["COALESCE(last_event, 0)", "name"] if by_last_event else ["name"]
+        order = ", ".join(f"{column} {'DESC' if descending else 'ASC'}" for column in columns)
         with self._lock:
             self._require_group(self._db, region, group)
             rows = self._db.execute(
