@@ -83,12 +83,6 @@ def open_state(state_dir: Path) -> None:
     _state["logs"] = LogStore(state_dir / "logs.sqlite")
 
 
-def close_state() -> None:
-    for store in _state.values():
-        store.close()
-    _state.clear()
-
-
 def log_store() -> LogStore:
     store = _state.get("logs")
     if store is None:
