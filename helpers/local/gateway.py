@@ -1,6 +1,6 @@
 """The one front door: an ASGI app on 127.0.0.1 that speaks for every AWS service the course uses.
 
-SageMaker (control plane and runtime) is answered here; S3, IAM, CloudWatch Logs and the rest of
+SageMaker (control plane and runtime) and CloudWatch Logs are answered here; S3, IAM and the rest of
 STS go to moto's WSGI app. Requests are told apart the way AWS tells them apart: the
 ``X-Amz-Target`` header for awsJson1_1 calls, and the credential scope of the signature.
 """
@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -25,6 +26,7 @@ from . import protocol
 from .access import AccessGuard, Refusal, protocol_of
 from .config import ACCOUNT_ID, ROLE_NAME
 from .errors import ServiceError
+from .logs import api as logs_api
 from .process_ledger import process_start_time
 from .signature import SignedRequest
 from .version import code_fingerprint
@@ -83,6 +85,10 @@ class Gateway:
 
         if target.startswith("SageMaker."):
             await self._control_plane(target.split(".", 1)[1], body, send)
+        elif target.startswith(logs_api.TARGET_PREFIX):
+            answer = partial(logs_api.answer, target, headers.get("authorization", ""), body, self.service.region)
+            status, payload = await asyncio.get_running_loop().run_in_executor(self.executor, answer)
+            await _respond(send, status, payload, "application/x-amz-json-1.1")
         elif scope["method"] == "POST" and _INVOKE.match(path) and signing_service in ("sagemaker", None):
             await self._invoke(unquote(_INVOKE.match(path).group(1)), headers, body, send)
         elif signing_service == "sts" and parse_qs(body.decode(errors="replace")).get("Action") == [

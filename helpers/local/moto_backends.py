@@ -1,7 +1,8 @@
-"""In-process access to the moto backends behind the front door (S3, CloudWatch Logs, IAM).
+"""In-process access to the storage behind the front door: moto's S3 and IAM, and our log store.
 
 Jobs read channel data and write artifacts and logs here directly: no HTTP round trip, and
-the objects are the very ones a learner's boto3 client sees.
+the objects are the very ones a learner's boto3 client sees. ``open_state`` points S3 and
+CloudWatch Logs at the state folder, so both outlive a restart of the service.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from moto.iam.models import iam_backends
-from moto.logs.models import logs_backends
 from moto.s3.models import s3_backends
 
 from .config import ACCOUNT_ID, ROLE_NAME
 from .errors import ValidationException
+from .logs.store import LogStore
+from .storage.s3_objects import ObjectStore, persist_s3
+
+_state: dict[str, ObjectStore | LogStore] = {}
 
 _S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?$")
 
@@ -53,9 +58,7 @@ def list_keys(location: S3Location) -> list[str]:
     if not bucket_exists(location.bucket):
         return []
     bucket = _s3().get_bucket(location.bucket)
-    return sorted(
-        key for key in bucket.keys if key.startswith(location.key) and not key.endswith("/")
-    )
+    return sorted(key for key in bucket.keys if key.startswith(location.key) and not key.endswith("/"))
 
 
 def get_object(bucket: str, key: str) -> bytes | None:
@@ -74,23 +77,31 @@ def put_object(bucket: str, key: str, data: bytes) -> None:
     _s3().put_object(bucket, key, data)
 
 
-def _logs(region: str):
-    return logs_backends[ACCOUNT_ID][region]
+def open_state(state_dir: Path) -> None:
+    """Restore S3 from the state folder and keep S3 and CloudWatch Logs there from now on."""
+    _state["s3"] = persist_s3(_s3(), state_dir / "s3")
+    _state["logs"] = LogStore(state_dir / "logs.sqlite")
+
+
+def log_store() -> LogStore:
+    store = _state.get("logs")
+    if store is None:
+        raise RuntimeError(
+            "CloudWatch Logs is not open: call moto_backends.open_state(state_dir) at start-up."
+        )
+    return store
 
 
 def ensure_log_stream(region: str, group: str, stream: str) -> None:
-    backend = _logs(region)
-    if group not in backend.groups:
-        backend.create_log_group(group, tags={})
-    if stream not in backend.groups[group].streams:
-        backend.create_log_stream(group, stream)
+    log_store().ensure_stream(region, group, stream, int(time.time() * 1000))
 
 
 def put_log_lines(region: str, group: str, stream: str, lines: list[str]) -> None:
+    """Append lines to a job's log stream, stamped now, in one write."""
     if not lines:
         return
     now = int(time.time() * 1000)
-    _logs(region).put_log_events(group, stream, [{"timestamp": now, "message": m} for m in lines])
+    log_store().put_events(region, group, stream, ((now, line) for line in lines), now)
 
 
 def ensure_execution_role() -> None:

@@ -19,6 +19,7 @@ def serve(config: ServiceConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     ensure_private_folder(config.state_dir)
     guard = AccessGuard(SignatureVerifier(config.credentials()))
+    moto_backends.open_state(config.state_dir)
     service = Service(config)
     moto_backends.ensure_execution_role()
     app = Gateway(service, guard, runtime=service.router)

@@ -1,0 +1,1 @@
+"""What the service keeps in its state folder besides the SageMaker resources: S3 objects."""
