@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from helpers.local import control  # noqa: E402
-from helpers.local.config import ServiceConfig, client_environment, load_config  # noqa: E402
+from helpers.local.config import ServiceConfig, load_config  # noqa: E402
+from tests.service_helpers import session_for  # noqa: E402
 
 
 def free_port() -> int:
@@ -30,12 +31,7 @@ def running_service() -> Iterator[tuple[ServiceConfig, boto3.Session]]:
     with tempfile.TemporaryDirectory() as state:
         config = load_config(free_port(), state)
         control.start(config)
-        env = client_environment(config)
-        session = boto3.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name=config.region,
-        )
+        session = session_for(config)
         try:
             yield config, session
         finally:

@@ -7,7 +7,6 @@ import signal
 import time
 from collections.abc import Iterator
 
-import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
@@ -16,7 +15,7 @@ from helpers.local import control
 from helpers.local.config import ServiceConfig, load_config
 
 from .conftest import free_port
-from .service_helpers import regression_csv, training_request, wait_training, wait_until
+from .service_helpers import regression_csv, session_for, training_request, wait_training, wait_until
 
 BUCKET = "persistence-test"
 
@@ -30,10 +29,7 @@ def config(tmp_path) -> Iterator[ServiceConfig]:
 
 
 def _client(config: ServiceConfig, name: str):
-    session = boto3.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name=config.region
-    )
-    return session.client(name, endpoint_url=config.url)
+    return session_for(config).client(name, endpoint_url=config.url)
 
 
 def _restart(config: ServiceConfig, crash: bool) -> None:
@@ -230,8 +226,10 @@ def test_log_groups_and_streams_answer_like_cloudwatch(config):
 
     def names(**kw):
         return [
-            s["logStreamName"] for s in logs.describe_log_streams(logGroupName="/course/a", **kw)["logStreams"]
+            s["logStreamName"]
+            for s in logs.describe_log_streams(logGroupName="/course/a", **kw)["logStreams"]
         ]  # noqa: E731
+
     assert names() == ["job-a/algo-1", "job-b/algo-1", "other/algo-1"]
     assert names(logStreamNamePrefix="job-") == ["job-a/algo-1", "job-b/algo-1"]
     assert names(orderBy="LastEventTime", descending=True) == ["job-a/algo-1", "other/algo-1", "job-b/algo-1"]

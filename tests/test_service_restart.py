@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import boto3
-
 from helpers.local import control
-from helpers.local.config import ROLE_ARN, client_environment, load_config
+from helpers.local.config import ROLE_ARN, load_config
 
 from .conftest import free_port
 from .service_helpers import (
     XGBOOST_IMAGE,
     processes_in,
     regression_csv,
+    session_for,
     training_request,
     wait_for,
     wait_training,
@@ -20,10 +19,7 @@ from .service_helpers import (
 
 
 def _clients(config):
-    env = client_environment(config)
-    session = boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=config.region
-    )
+    session = session_for(config)
     make = lambda name: session.client(name, endpoint_url=config.url)  # noqa: E731
     return make("sagemaker"), make("s3"), make("sagemaker-runtime")
 
@@ -35,17 +31,32 @@ def test_restart_keeps_resources_and_restores_endpoints(tmp_path):
         sm, s3, runtime = _clients(config)
         s3.create_bucket(Bucket="restart-test")
         s3.put_object(Bucket="restart-test", Key="data/train/t.csv", Body=regression_csv().encode())
-        s3.put_object(Bucket="restart-test", Key="data/validation/v.csv", Body=regression_csv(seed=9).encode())
+        s3.put_object(
+            Bucket="restart-test", Key="data/validation/v.csv", Body=regression_csv(seed=9).encode()
+        )
         sm.create_training_job(**training_request("restart-job", "restart-test"))
         artifact = wait_training(sm, "restart-job")["ModelArtifacts"]["S3ModelArtifacts"]
-        sm.create_model(ModelName="restart-model", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": artifact})
+        sm.create_model(
+            ModelName="restart-model",
+            ExecutionRoleArn=ROLE_ARN,
+            PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": artifact},
+        )
         sm.create_endpoint_config(
             EndpointConfigName="restart-config",
-            ProductionVariants=[{"VariantName": "A", "ModelName": "restart-model", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+            ProductionVariants=[
+                {
+                    "VariantName": "A",
+                    "ModelName": "restart-model",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
         )
         sm.create_endpoint(EndpointName="restart-endpoint", EndpointConfigName="restart-config")
         wait_for(lambda: sm.describe_endpoint(EndpointName="restart-endpoint"), "EndpointStatus")
-        before = runtime.invoke_endpoint(EndpointName="restart-endpoint", ContentType="text/csv", Body="1,2,3,4")["Body"].read()
+        before = runtime.invoke_endpoint(
+            EndpointName="restart-endpoint", ContentType="text/csv", Body="1,2,3,4"
+        )["Body"].read()
 
         assert processes_in(config.state_dir) != []  # the endpoint's model server
         assert control.stop(config)
@@ -58,7 +69,9 @@ def test_restart_keeps_resources_and_restores_endpoints(tmp_path):
         assert sm.describe_model(ModelName="restart-model")["PrimaryContainer"]["ModelDataUrl"] == artifact
         desc = wait_for(lambda: sm.describe_endpoint(EndpointName="restart-endpoint"), "EndpointStatus")
         assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
-        after = runtime.invoke_endpoint(EndpointName="restart-endpoint", ContentType="text/csv", Body="1,2,3,4")["Body"].read()
+        after = runtime.invoke_endpoint(
+            EndpointName="restart-endpoint", ContentType="text/csv", Body="1,2,3,4"
+        )["Body"].read()
         assert after == before
 
         # Deleting the restored endpoint stops its server and removes its unpacked model files.
