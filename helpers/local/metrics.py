@@ -33,7 +33,9 @@ def check_metric_definitions(definitions: Iterable[dict[str, str]], where: str) 
         try:
             compile_metric_regex(definition["Regex"])
         except re2.error as exc:
-            detail = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            detail = (
+                exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            )
             raise ValidationException(
                 f"{where}: the Regex of metric '{definition['Name']}' ({definition['Regex']}) is not "
                 f"supported: {detail}. Metric regexes use RE2 syntax, which has no backreferences or "

@@ -18,8 +18,8 @@ from .config import QUOTAS_FILE, quota_overrides
 from .errors import ResourceLimitExceeded, ValidationException
 
 TRAINING_TOTAL = "Number of instances across all training jobs"
-DEFAULT_PER_INSTANCE_TYPE = {"training job": 4, "transform job": 4, "endpoint": 4}
-DEFAULT_TOTALS = {TRAINING_TOTAL: 4}
+DEFAULT_PER_INSTANCE_TYPE = {"training job": 8, "transform job": 4, "endpoint": 8}
+DEFAULT_TOTALS = {TRAINING_TOTAL: 8}
 ACTIVE_JOB = ("InProgress", "Stopping")
 
 # Held from a quota check until the resource it allows is stored, so two requests at the same
@@ -140,7 +140,9 @@ def endpoint_instances(service, endpoint: dict[str, Any]) -> Counter:
     )
     if config is None:
         return Counter()
-    counts = {v["VariantName"]: v.get("DesiredInstanceCount", 0) for v in endpoint.get("ProductionVariants", [])}
+    counts = {
+        v["VariantName"]: v.get("DesiredInstanceCount", 0) for v in endpoint.get("ProductionVariants", [])
+    }
     return variant_instances(config["ProductionVariants"], counts)
 
 
