@@ -132,9 +132,7 @@ class _LogFlusher:
                 try:
                     sink._flush_from_flusher()
                 except Exception:  # a log store hiccup must not end flushing for every job
-                    logging.getLogger("helpers.local").exception(
-                        "Sending log lines to %s failed", sink.stream
-                    )
+                    logging.getLogger("helpers.local").exception("Sending log lines to %s failed", sink.stream)
 
 
 _FLUSHER = _LogFlusher()

@@ -245,9 +245,7 @@ def _input_data_config(doc: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def request_stop(
-    service, name: str, message: str, reason: str | None = None, run: TrainingJobRun | None = None
-) -> str:
+def request_stop(service, name: str, message: str, reason: str | None = None, run: TrainingJobRun | None = None) -> str:
     """Move an InProgress training job to Stopping and stop its container.
 
     Returns the status the job had; only an InProgress job is changed. The check and the change
