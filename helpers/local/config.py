@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,3 +67,42 @@ def client_environment(config: ServiceConfig) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+
+
+# SageMaker sends SIGTERM when a training job reaches MaxRuntimeInSeconds and SIGKILL this many
+# seconds later; an algorithm can save its model in between.
+DEFAULT_STOP_GRACE_SECONDS = 120.0
+QUOTAS_FILE = "quotas.json"
+
+
+def stop_grace_seconds() -> float:
+    """The SIGTERM-to-SIGKILL grace period (``SAGEMAKER_LOCAL_STOP_GRACE_SECONDS``, default 120)."""
+    value = os.environ.get("SAGEMAKER_LOCAL_STOP_GRACE_SECONDS")
+    return float(value) if value else DEFAULT_STOP_GRACE_SECONDS
+
+
+def quota_overrides(config: ServiceConfig) -> dict[str, int]:
+    """Account quotas set by the user: ``quotas.json`` in the state folder, then ``SAGEMAKER_LOCAL_QUOTAS``.
+
+    Both hold a JSON object from quota name to value, e.g.
+    ``{"ml.m5.large for training job usage": 8, "Number of instances across all training jobs": 8}``.
+    """
+    overrides: dict[str, int] = {}
+    path = config.state_dir / QUOTAS_FILE
+    if path.exists():
+        overrides.update(_quota_values(path.read_text(), str(path)))
+    if os.environ.get("SAGEMAKER_LOCAL_QUOTAS"):
+        overrides.update(_quota_values(os.environ["SAGEMAKER_LOCAL_QUOTAS"], "SAGEMAKER_LOCAL_QUOTAS"))
+    return overrides
+
+
+def _quota_values(text: str, source: str) -> dict[str, int]:
+    try:
+        values = json.loads(text)
+        if not isinstance(values, dict):
+            raise ValueError("not a JSON object")
+        return {str(name): int(value) for name, value in values.items()}
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{source} must be a JSON object from quota name to a whole number of instances: {exc}"
+        ) from exc

@@ -7,8 +7,10 @@ as ``#011`` exactly as the real log driver does (metric regexes depend on that).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import http.client
+import logging
 import os
 import signal
 import socket
@@ -26,19 +28,115 @@ LineHandler = Callable[[str], None]
 
 
 class LogSink:
-    """Ships container output to one CloudWatch log stream and keeps it for metric parsing."""
+    """Ships container output to one CloudWatch log stream in batches, keeping only a short tail.
 
-    def __init__(self, region: str, group: str, stream: str):
+    Each line goes once to ``on_line`` (e.g. a job's metric scrapers) and into the next batch for
+    ``put_log_lines``. A batch is sent when it is full, when ``close`` is called, and otherwise
+    within ``FLUSH_SECONDS`` by one shared flusher thread, so ``fit(logs=True)`` still sees lines
+    as they come. Nothing keeps the whole log: a job that prints a million lines holds
+    ``TAIL_LINES`` of them.
+    """
+
+    BATCH_LINES = 1000  # well under CloudWatch's 10,000 events per PutLogEvents
+    FLUSH_SECONDS = 0.2
+    TAIL_LINES = 20
+
+    def __init__(self, region: str, group: str, stream: str, on_line: LineHandler | None = None):
         self.region, self.group, self.stream = region, group, stream
-        self.lines: list[str] = []
+        self.on_line = on_line
+        self.lines_written = 0
+        self._tail: collections.deque[str] = collections.deque(maxlen=self.TAIL_LINES)
+        self._batch: list[str] = []
+        self._idle_rounds = 0
+        self._with_flusher = False
+        # Lock order: a sink's lock, then the flusher's.
         self._lock = threading.Lock()
         moto_backends.ensure_log_stream(region, group, stream)
 
     def write(self, line: str) -> None:
         message = line.rstrip("\n").replace("\t", "#011")
+        if self.on_line is not None:
+            self.on_line(message)
         with self._lock:
-            self.lines.append(message)
-            moto_backends.put_log_lines(self.region, self.group, self.stream, [message])
+            self._batch.append(message)
+            self._tail.append(message)
+            self.lines_written += 1
+            if len(self._batch) >= self.BATCH_LINES:
+                self._send()
+            elif not self._with_flusher:
+                self._with_flusher = True
+                _FLUSHER.add(self)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._send()
+
+    def close(self) -> None:
+        """Send what is left; the sink can still be written to (it then flushes on its own again)."""
+        with self._lock:
+            self._send()
+            self._leave_flusher()
+
+    def tail(self, count: int = 3) -> list[str]:
+        """The last ``count`` lines (at most ``TAIL_LINES``), for failure messages."""
+        with self._lock:
+            return list(self._tail)[-count:]
+
+    def _send(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            moto_backends.put_log_lines(self.region, self.group, self.stream, batch)
+
+    def _leave_flusher(self) -> None:
+        if self._with_flusher:
+            self._with_flusher = False
+            _FLUSHER.discard(self)
+
+    def _flush_from_flusher(self) -> None:
+        with self._lock:
+            if self._batch:
+                self._idle_rounds = 0
+                self._send()
+            else:
+                self._idle_rounds += 1
+                if self._idle_rounds >= _LogFlusher.IDLE_ROUNDS:
+                    self._leave_flusher()  # a quiet sink stops costing the flusher anything
+
+
+class _LogFlusher:
+    """One thread for every sink with lines waiting: sends them every ``LogSink.FLUSH_SECONDS``."""
+
+    IDLE_ROUNDS = 50  # rounds without lines before a sink leaves the flusher
+
+    def __init__(self) -> None:
+        self._sinks: set[LogSink] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, sink: LogSink) -> None:
+        with self._lock:
+            self._sinks.add(sink)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="log-flusher", daemon=True)
+                self._thread.start()
+
+    def discard(self, sink: LogSink) -> None:
+        with self._lock:
+            self._sinks.discard(sink)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(LogSink.FLUSH_SECONDS)
+            with self._lock:
+                sinks = list(self._sinks)
+            for sink in sinks:
+                try:
+                    sink._flush_from_flusher()
+                except Exception:  # a log store hiccup must not end flushing for every job
+                    logging.getLogger("helpers.local").exception("Sending log lines to %s failed", sink.stream)
+
+
+_FLUSHER = _LogFlusher()
 
 
 class ProcessRegistry:

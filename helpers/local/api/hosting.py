@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import quotas
 from ..errors import ValidationException
 from ..hosting.deployments import ENDPOINT, variant_summaries
 from ..service import now
@@ -100,7 +101,9 @@ def create_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
         "LastModifiedTime": timestamp,
     }
     already_exists = ValidationException(f'Cannot create already existing endpoint "{arn}".')
-    create_resource(service, ENDPOINT, name, arn, doc, params.get("Tags"), already_exists)
+    with quotas.LOCK:
+        quotas.check_endpoint(service, quotas.variant_instances(config["ProductionVariants"]))
+        create_resource(service, ENDPOINT, name, arn, doc, params.get("Tags"), already_exists)
     service.endpoints.create(name, config, models)
     return {"EndpointArn": arn}
 
@@ -141,8 +144,13 @@ def update_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
     _require_in_service(doc)
     config = get_endpoint_config(service, params["EndpointConfigName"])
     models = _models_of(service, config)
-    _mark_updating(service, name)
-    service.endpoints.update(name, config, models, retain=params.get("RetainAllVariantProperties", False))
+    retain = params.get("RetainAllVariantProperties", False)
+    counts = {v["VariantName"]: v["DesiredInstanceCount"] for v in doc["ProductionVariants"]} if retain else None
+    with quotas.LOCK:
+        # The new fleet replaces this endpoint's instances; the other endpoints keep theirs.
+        quotas.check_endpoint(service, quotas.variant_instances(config["ProductionVariants"], counts), replacing=name)
+        _mark_updating(service, name)
+    service.endpoints.update(name, config, models, retain=retain)
     return {"EndpointArn": doc["EndpointArn"]}
 
 
@@ -157,9 +165,20 @@ def update_endpoint_weights_and_capacities(service, params: dict[str, Any]) -> d
             raise ValidationException(f"The variant {change['VariantName']} is not part of endpoint {name}.")
         if change.get("DesiredInstanceCount", 1) < 1 or change.get("DesiredWeight", 0) < 0:
             raise ValidationException("DesiredInstanceCount must be at least 1 and DesiredWeight at least 0.")
-    _mark_updating(service, name)
+    with quotas.LOCK:
+        quotas.check_endpoint(service, _rescaled(service, doc, params["DesiredWeightsAndCapacities"]), replacing=name)
+        _mark_updating(service, name)
     service.endpoints.update_weights_and_capacities(name, params["DesiredWeightsAndCapacities"])
     return {"EndpointArn": doc["EndpointArn"]}
+
+
+def _rescaled(service, doc: dict[str, Any], changes: list[dict[str, Any]]) -> Any:
+    """The endpoint's instances by type once ``DesiredWeightsAndCapacities`` are applied."""
+    counts = {v["VariantName"]: v["DesiredInstanceCount"] for v in doc["ProductionVariants"]}
+    counts.update({c["VariantName"]: c["DesiredInstanceCount"] for c in changes if "DesiredInstanceCount" in c})
+    return quotas.endpoint_instances(service, {**doc, "ProductionVariants": [
+        {"VariantName": name, "DesiredInstanceCount": count} for name, count in counts.items()
+    ]})  # fmt: skip
 
 
 @operation("DeleteEndpoint")

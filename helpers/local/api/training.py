@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import quotas
 from ..errors import ResourceInUse, ValidationException
 from ..jobs.training import TrainingJobRun, request_stop
 from ..lifecycle import add_transition
+from ..metrics import check_metric_definitions
 from ..moto_backends import parse_s3_uri
 from ..service import now
 from . import operation
@@ -58,6 +60,7 @@ def training_job_document(service, params: dict[str, Any], tuning_job_arn: str |
             "marketplace algorithms, which the local service does not have)."
         )
     algorithm.setdefault("EnableSageMakerMetricsTimeSeries", False)
+    check_metric_definitions(algorithm.get("MetricDefinitions", []), "AlgorithmSpecification.MetricDefinitions")
     output = dict(params["OutputDataConfig"])
     output_path = parse_s3_uri(output["S3OutputPath"], "OutputDataConfig.S3OutputPath")
     output.setdefault("KmsKeyId", "")  # the SDK's Estimator.attach reads it unconditionally
@@ -100,7 +103,9 @@ def start_training_job(service, doc: dict[str, Any], tags: list[dict[str, str]] 
         f"Training job names must be unique within an AWS account and region, and a training job "
         f"with this name already exists ({arn}). Choose another name."
     )
-    create_resource(service, KIND, name, arn, doc, tags, already_exists)
+    with quotas.LOCK:  # the instances are counted from stored jobs: check and store as one step
+        quotas.check_training_job(service, doc["ResourceConfig"])
+        create_resource(service, KIND, name, arn, doc, tags, already_exists)
     run = TrainingJobRun(service, name)
     service.training_runs[name] = run
     service.start_background(f"training-{name}", run.run)

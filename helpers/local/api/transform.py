@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import quotas
 from ..errors import ResourceInUse, ValidationException
 from ..jobs.transform import TransformJobRun
 from ..moto_backends import parse_s3_uri
@@ -63,7 +64,9 @@ def create_transform_job(service, params: dict[str, Any]) -> dict[str, Any]:
         f"Transform job names must be unique within an AWS account and region, and a transform "
         f"job with this name already exists ({arn}). Choose another name."
     )
-    create_resource(service, KIND, name, arn, doc, params.get("Tags"), already_exists)
+    with quotas.LOCK:
+        quotas.check_transform_job(service, doc["TransformResources"])
+        create_resource(service, KIND, name, arn, doc, params.get("Tags"), already_exists)
     run = TransformJobRun(service, name)
     service.transform_runs[name] = run
     service.start_background(f"transform-{name}", run.run)

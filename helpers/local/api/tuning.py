@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .. import quotas
 from ..errors import ResourceInUse, ResourceNotFound, ValidationException
 from ..jobs.tuning import KIND, TERMINAL, TRIALS, HyperParameterTuningJobRun, objective_value
+from ..metrics import check_metric_definitions
 from ..service import now
 from ..tuning.objective import jobs_not_improving
 from ..tuning.plan import TuningPlan, describe_document
@@ -36,9 +38,15 @@ def create_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[s
     plan = TuningPlan.from_document(doc)
     # Check what every training job will be given (channels, output path) now, not in each of them.
     for definition in plan.definitions:
-        training_job_document(
+        check_metric_definitions(
+            definition.definition["AlgorithmSpecification"].get("MetricDefinitions", []),
+            "TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions",
+        )
+        training = training_job_document(
             service, definition.training_job_request(f"{name}-000-check", {}), tuning_job_arn=arn
         )
+        # A training job that could never start fails the request; one that waits for others is fine.
+        quotas.check_training_job(service, training["ResourceConfig"], alone=True)
     _check_name_is_free(service, name)
     # Grid jobs run the whole grid; Describe states that number like any other limit.
     doc["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = plan.max_jobs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import tarfile
 import threading
 import time
@@ -11,15 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from .. import moto_backends
+from ..config import stop_grace_seconds
 from ..images import UnknownImageError, algorithm_metrics, resolve_image
 from ..lifecycle import INTERRUPTED_REASON, add_transition, close_transitions
-from ..metrics import final_metrics
+from ..metrics import MetricScraper
 from ..moto_backends import parse_s3_uri
 from ..paths import UnsafePath, child, inside, relative_key_path, remove_tree
 from ..runner import Container, LogSink
 
 KIND = "TrainingJob"
+DEFAULT_MAX_RUNTIME = 24 * 60 * 60  # SageMaker's default when StoppingCondition leaves it out
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+# The hyperparameter a tuning job gives its training jobs: the metric whose history it watches.
+OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
+MAX_RUNTIME_MESSAGE = "Training job runtime exceeded MaxRuntimeInSeconds provided"
 
 
 class JobFailure(Exception):
@@ -33,8 +39,9 @@ class TrainingJobRun:
         self.jobs_dir: Path = service.config.work_dir / "training-jobs"
         self.root: Path = child(self.jobs_dir, name)
         self.container: Container | None = None
-        self.sink: LogSink | None = None  # live log, read by tuning jobs for early stopping
-        self.log_lines: list[str] = []
+        self.sink: LogSink | None = None
+        self.metrics: MetricScraper | None = None  # live metrics, read by tuning jobs for early stopping
+        self.started = 0.0
         self._stop = threading.Event()
         self.stop_reason = "Training job stopped by the user"
         self.algorithm_seconds = 0.0
@@ -60,7 +67,7 @@ class TrainingJobRun:
 
     def run(self) -> None:
         doc = self.service.store.get(KIND, self.name)
-        started = time.time()
+        started = self.started = time.time()
         try:
             self._transition("Downloading", "Downloading input data", TrainingStartTime=started)
             self._prepare(doc)
@@ -73,6 +80,10 @@ class TrainingJobRun:
             self._finish(started, "Completed", "Completed", "Training job completed")
         except _Stopped:
             self._finish(started, "Stopped", "Stopped", self.stop_reason)
+        except _MaxRuntimeExceeded:
+            # As on SageMaker, what the algorithm saved before it was stopped is the model artifact.
+            self._upload(doc)
+            self._finish(started, "Stopped", "MaxRuntimeExceeded", MAX_RUNTIME_MESSAGE)
         except JobFailure as failure:
             self._fail(started, str(failure))
         except Exception as exc:  # never leave a job InProgress forever
@@ -155,21 +166,56 @@ class TrainingJobRun:
             module = resolve_image(image)
         except UnknownImageError as exc:
             raise JobFailure(f"ClientError: {exc}") from exc
-        sink = self.sink = LogSink(self.service.region, LOG_GROUP, f"{self.name}/algo-1-{int(time.time())}")
+        deadline = self.started + doc["StoppingCondition"].get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
+        if time.time() >= deadline:
+            raise _MaxRuntimeExceeded()
+        definitions = algorithm_metrics(image) + doc["AlgorithmSpecification"].get("MetricDefinitions", [])
+        objective = doc.get("HyperParameters", {}).get(OBJECTIVE_HYPERPARAMETER)
+        self.metrics = MetricScraper(definitions, tracked=[objective] if objective else [])
+        stream = f"{self.name}/algo-1-{int(time.time())}"
+        sink = self.sink = LogSink(self.service.region, LOG_GROUP, stream, on_line=self.metrics.feed)
         self.container = Container(module, "train", self.root, sink.write, doc.get("Environment"))
         if self._stop.is_set():
             self.container.stop()
+        exceeded = self._wait_until(deadline)
         code = self.container.wait()
+        sink.close()
         self.algorithm_seconds = time.time() - self.container.started
-        self.log_lines = sink.lines
-        self._record_metrics(doc, image)
+        self._record_metrics()
+        if exceeded:
+            raise _MaxRuntimeExceeded()
         self._check_stopped()
         if code != 0:
             raise JobFailure(self._failure_reason(code))
 
-    def _record_metrics(self, doc: dict[str, Any], image: str) -> None:
-        definitions = algorithm_metrics(image) + doc["AlgorithmSpecification"].get("MetricDefinitions", [])
-        values = final_metrics(self.log_lines, definitions)
+    def _wait_until(self, deadline: float) -> bool:
+        """Wait for the algorithm; at ``deadline`` stop it as SageMaker does. True if it was stopped so."""
+        assert self.container is not None
+        try:
+            self.container.proc.wait(timeout=max(0.0, deadline - time.time()))
+            return False
+        except subprocess.TimeoutExpired:
+            pass
+        if self._stop.is_set() or not self._mark_stopping():
+            return False  # StopTrainingJob came first
+        # SIGTERM, then SIGKILL after the grace period in which the algorithm can save its model.
+        self.container.stop(timeout=stop_grace_seconds())
+        return True
+
+    def _mark_stopping(self) -> bool:
+        stopping: list[bool] = []
+
+        def change(d: dict[str, Any]) -> None:
+            stopping.append(d["TrainingJobStatus"] == "InProgress")
+            if stopping[0]:
+                d["TrainingJobStatus"] = "Stopping"
+                add_transition(d, "Stopping", "Stopping the training job: it reached MaxRuntimeInSeconds")
+
+        self._update(change)
+        return stopping == [True]
+
+    def _record_metrics(self) -> None:
+        values = self.metrics.final_metrics() if self.metrics else []
         if values:
             self._update(lambda d: d.update(FinalMetricDataList=values))
 
@@ -177,7 +223,7 @@ class TrainingJobRun:
         failure = self.root / "output" / "failure"
         text = failure.read_text().strip() if failure.exists() else ""
         if not text:
-            tail = " | ".join(self.log_lines[-3:])
+            tail = " | ".join(self.sink.tail(3) if self.sink else [])
             text = f"the algorithm exited with code {code}. Last log lines: {tail}"
         if text.split(":", 1)[0] in ("ClientError", "AlgorithmError"):
             return text
@@ -215,6 +261,10 @@ class TrainingJobRun:
 
 
 class _Stopped(Exception):
+    pass
+
+
+class _MaxRuntimeExceeded(Exception):
     pass
 
 

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import quotas
 from ..api.training import start_training_job, training_job_document
 from ..tuning.objective import jobs_not_improving
 from ..tuning.plan import DefinitionPlan, TuningPlan
@@ -54,7 +55,6 @@ class ChildJob:
     local_index: int
     run: Any  # the TrainingJobRun, kept after it leaves service.training_runs
     history: list[float] = field(default_factory=list)
-    lines_read: int = 0
     stopping: bool = False
 
 
@@ -133,11 +133,16 @@ class HyperParameterTuningJobRun:
             strategy = self.strategies[number]
             if not strategy.ready(local_index):
                 return
-            tuned = strategy.suggest(local_index)
-            if tuned is None:
-                self.exhausted = True
-                return
-            self._start_child(number, local_index, tuned)
+            # Held from the check to the start, so no other request takes the instances between.
+            with quotas.LOCK:
+                resources = self.plan.definitions[number].training_job_request("quota-check", {})["ResourceConfig"]
+                if not quotas.training_job_fits(self.service, resources):
+                    return  # as on SageMaker, the next training job waits until instances are free
+                tuned = strategy.suggest(local_index)
+                if tuned is None:
+                    self.exhausted = True
+                    return
+                self._start_child(number, local_index, tuned)
 
     def _start_child(self, number: int, local_index: int, tuned: dict[str, str]) -> None:
         definition = self.plan.definitions[number]
@@ -163,13 +168,11 @@ class HyperParameterTuningJobRun:
     # -- watching them ------------------------------------------------------------------------
 
     def _read_history(self, child: ChildJob) -> bool:
-        """Parse the log lines written since the last look; True if the objective moved on."""
-        sink = getattr(child.run, "sink", None)
-        if sink is None:
+        """Take the objective values the job's log reported since the last look; True if there were any."""
+        metrics = getattr(child.run, "metrics", None)
+        if metrics is None:
             return False
-        lines = sink.lines[child.lines_read :]
-        child.lines_read += len(lines)
-        values = child.definition.objective.history(lines)
+        values = metrics.history(child.definition.objective.metric_name, start=len(child.history))
         child.history.extend(values)
         return bool(values)
 

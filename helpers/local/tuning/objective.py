@@ -8,7 +8,6 @@ from typing import Any
 
 from ..errors import ValidationException
 from ..images import UnknownImageError, algorithm_metrics
-from ..metrics import metric_history
 
 
 @dataclass(frozen=True)
@@ -23,10 +22,6 @@ class Objective:
 
     def better(self, value: float, than: float) -> bool:
         return value < than if self.minimize else value > than
-
-    def history(self, log_lines: list[str]) -> list[float]:
-        """The objective's value at every point the log reported it (for XGBoost: every round)."""
-        return metric_history(log_lines, self.regex)
 
 
 def jobs_not_improving(completed: Iterable[tuple[float, float]], minimize: bool) -> int:
