@@ -10,11 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
-from helpers.local.config import ROLE_ARN
+from helpers.local.config import ROLE_ARN, ServiceConfig, client_environment
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 LINEAR_LEARNER_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+
+
+def signed_headers(
+    config: ServiceConfig, path: str, body: bytes, headers: dict[str, str], signing_name: str = "sagemaker"
+) -> dict[str, str]:
+    """``headers`` plus the SigV4 signature boto3 would add to POST ``path`` with ``body``."""
+    env = client_environment(config)
+    credentials = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+    request = AWSRequest(method="POST", url=f"{config.url}{path}", data=body, headers=headers)
+    SigV4Auth(credentials, signing_name, config.region).add_auth(request)
+    return dict(request.headers.items())
 
 
 def unique(prefix: str) -> str:
@@ -39,7 +53,9 @@ def csv_channel(name: str, uri: str) -> dict[str, Any]:
     }
 
 
-def training_request(name: str, bucket: str, image: str = XGBOOST_IMAGE, **hyperparameters: str) -> dict[str, Any]:
+def training_request(
+    name: str, bucket: str, image: str = XGBOOST_IMAGE, **hyperparameters: str
+) -> dict[str, Any]:
     hp = {"num_round": "20", "objective": "reg:squarederror", "max_depth": "3"}
     hp.update(hyperparameters)
     channel = lambda c: csv_channel(c, f"s3://{bucket}/data/{c}")  # noqa: E731
@@ -100,7 +116,9 @@ def processes_in(folder: Path) -> list[int]:
 def train_model(sm, s3, bucket, key: str, seed: int, **hyperparameters) -> str:
     """Train a small XGBoost regression on data under ``key/`` and register it as a model."""
     s3.put_object(Bucket=bucket, Key=f"{key}/train/train.csv", Body=regression_csv(seed=seed).encode())
-    s3.put_object(Bucket=bucket, Key=f"{key}/validation/validation.csv", Body=regression_csv(40, seed=seed + 1).encode())
+    s3.put_object(
+        Bucket=bucket, Key=f"{key}/validation/validation.csv", Body=regression_csv(40, seed=seed + 1).encode()
+    )
     job = unique("train")
     request = training_request(job, bucket, **hyperparameters)
     for channel in request["InputDataConfig"]:
