@@ -334,6 +334,12 @@ def test_a_chunked_oversized_body_is_refused_once_it_passes_the_limit(service):
     assert (status, code) == (413, "ValidationException")
 
 
+def test_boto3_gets_an_aws_error_for_a_request_over_the_limit(unchecked):
+    error = client_error(unchecked.list_models, NameContains="a" * (MAX_CONTROL_PLANE_BODY + 1))
+    assert error["Code"] == "ValidationException"
+    assert "8 MiB limit" in error["Message"]
+
+
 def test_an_invoke_payload_over_6_mb_is_refused_before_it_is_sent(service):
     body = b"1," * (MAX_PAYLOAD // 2 + 1)
     status, code, message = aws_error(
