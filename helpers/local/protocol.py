@@ -267,13 +267,18 @@ def _echo(value: Any, budget: int = MAX_ECHOED_CHARACTERS) -> str:
     elif isinstance(value, list):
         text = "[" + ", ".join(_pieces(value, budget)) + "]"
     elif isinstance(value, dict):
-        text = "{" + ", ".join(_pieces((f"{k}={_echo(v, budget)}" for k, v in value.items()), budget)) + "}"
+        text = (
+            "{"
+            + ", ".join(_pieces((f"{_echo(k, budget)}={_echo(v, budget)}" for k, v in value.items()), budget))
+            + "}"
+        )
     else:
         text = str(value)
     return text if len(text) <= budget else text[:budget] + "..."
 
 
 def _pieces(items: Any, budget: int) -> list[str]:
+    # Render items only until the budget is spent: a long list is never printed whole.
     pieces, used = [], 0
     for item in items:
         piece = _echo(item, budget)
