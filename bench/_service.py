@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from helpers.local import control  # noqa: E402
 from helpers.local.config import ServiceConfig, load_config  # noqa: E402
-from tests.service_helpers import session_for  # noqa: E402
+from tests.service_helpers import session_for, signed_headers  # noqa: E402,F401 (re-exported for the benches)
 
 
 def free_port() -> int:
@@ -36,30 +36,6 @@ def running_service() -> Iterator[tuple[ServiceConfig, boto3.Session]]:
             yield config, session
         finally:
             control.stop(config)
-
-
-def signed_headers(
-    config: ServiceConfig,
-    method: str,
-    path: str,
-    body: bytes,
-    headers: dict[str, str],
-    service: str = "sagemaker",
-) -> dict[str, str]:
-    """Headers of a request signed once with the service's credentials, to replay in a raw-HTTP loop.
-
-    The service checks the signature on every request, so replaying it measures that check too.
-    """
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    credentials = config.credentials()
-    request = AWSRequest(method=method, url=config.url + path, data=body, headers=headers)
-    SigV4Auth(
-        Credentials(credentials.access_key_id, credentials.secret_access_key), service, config.region
-    ).add_auth(request)
-    return dict(request.headers.items())
 
 
 def percentiles(samples: list[float]) -> str:

@@ -133,7 +133,7 @@ def main() -> None:
 
         conn = http.client.HTTPConnection("127.0.0.1", config.port)
         path = "/endpoints/bench-ep-0/invocations"
-        headers = signed_headers(config, "POST", path, ROW.encode(), {"Content-Type": "text/csv"})
+        headers = signed_headers(config, path, ROW.encode(), {"Content-Type": "text/csv"})
         raw = []
         for _ in range(args.requests):
             started = time.perf_counter()

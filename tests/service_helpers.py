@@ -11,6 +11,9 @@ from typing import Any
 
 import boto3
 import numpy as np
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from helpers.local.config import ROLE_ARN, ServiceConfig, client_environment
 
@@ -26,6 +29,17 @@ def session_for(config: ServiceConfig) -> boto3.Session:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=config.region,
     )
+
+
+def signed_headers(
+    config: ServiceConfig, path: str, body: bytes, headers: dict[str, str], signing_name: str = "sagemaker"
+) -> dict[str, str]:
+    """``headers`` plus the SigV4 signature boto3 would add to POST ``path`` with ``body``."""
+    env = client_environment(config)
+    credentials = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+    request = AWSRequest(method="POST", url=f"{config.url}{path}", data=body, headers=headers)
+    SigV4Auth(credentials, signing_name, config.region).add_auth(request)
+    return dict(request.headers.items())
 
 
 def unique(prefix: str) -> str:

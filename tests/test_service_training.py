@@ -94,7 +94,9 @@ def test_bad_requests_are_validation_errors(sm, data):
     with pytest.raises(ClientError) as error:
         sm.create_training_job(**request)
     assert error.value.response["Error"]["Code"] == "ValidationException"
-    assert "s3://" in error.value.response["Error"]["Message"]
+    # As on AWS: the API's own pattern for the member, named by its wire path.
+    assert "at 'outputDataConfig.s3OutputPath'" in error.value.response["Error"]["Message"]
+    assert "(https|s3)://" in error.value.response["Error"]["Message"]
 
     with pytest.raises(ClientError) as error:
         sm.describe_training_job(TrainingJobName="never-created")

@@ -35,3 +35,16 @@ class UnknownOperation(ServiceError):
 class InternalFailure(ServiceError):
     code = "InternalFailure"
     status = 500
+
+
+class SerializationException(ServiceError):
+    """The body cannot be read as the operation's input: not JSON, not UTF-8, or a value of the wrong type."""
+
+    code = "SerializationException"
+
+
+class RequestTooLarge(ServiceError):
+    """A request body over the gateway's size limit, refused before it is read whole."""
+
+    code = "ValidationException"
+    status = 413

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import re
 import uuid
@@ -23,13 +24,16 @@ from a2wsgi import WSGIMiddleware
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 from . import protocol
-from .access import AccessGuard, Refusal, protocol_of
+from .access import AccessGuard, Refusal, error_response, protocol_of
 from .config import ACCOUNT_ID, ROLE_NAME
-from .errors import ServiceError
+from .errors import InternalFailure, RequestTooLarge, SerializationException, ServiceError
+from .hosting.router import MAX_PAYLOAD
 from .logs import api as logs_api
 from .process_ledger import process_start_time
 from .signature import SignedRequest
 from .version import code_fingerprint
+
+log = logging.getLogger("helpers.local")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -38,6 +42,12 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 _INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
 HEALTH_PATH = "/_local/health"
+
+
+# The largest valid SageMaker request (100 hyperparameters of 2,500 characters, 50 tags, a 1 MB
+# pipeline definition) stays well under 2 MiB even with JSON escaping; 8 MiB leaves room for any
+# operation while no body can make the service hold more than that in memory.
+MAX_CONTROL_PLANE_BODY = 8 * 1024 * 1024
 
 
 class Gateway:
@@ -69,7 +79,19 @@ class Gateway:
             return
         # S3 bodies stream on to moto (they may be large); S3 signs them through the declared
         # X-Amz-Content-SHA256. Every other body is small and read whole, so its hash is checked.
-        body = None if error_protocol == "s3" else await _read_body(receive)
+        invoke = (
+            _INVOKE.match(path)
+            if scope["method"] == "POST" and signing_service in ("sagemaker", None)
+            else None
+        )
+        try:
+            limit = MAX_PAYLOAD if invoke else MAX_CONTROL_PLANE_BODY
+            body = None if error_protocol == "s3" else await _read_body(receive, headers, limit)
+        except _BodyTooLarge as too_large:
+            await _refuse(send, _too_large(error_protocol, too_large.size, bool(invoke)))
+            return
+        except _ClientGone:
+            return
         request = SignedRequest(
             scope["method"],
             (scope.get("raw_path") or path.encode()).decode("latin-1"),
@@ -86,11 +108,13 @@ class Gateway:
         if target.startswith("SageMaker."):
             await self._control_plane(target.split(".", 1)[1], body, send)
         elif target.startswith(logs_api.TARGET_PREFIX):
-            answer = partial(logs_api.answer, target, headers.get("authorization", ""), body, self.service.region)
+            answer = partial(
+                logs_api.answer, target, headers.get("authorization", ""), body, self.service.region
+            )
             status, payload = await asyncio.get_running_loop().run_in_executor(self.executor, answer)
             await _respond(send, status, payload, "application/x-amz-json-1.1")
-        elif scope["method"] == "POST" and _INVOKE.match(path) and signing_service in ("sagemaker", None):
-            await self._invoke(unquote(_INVOKE.match(path).group(1)), headers, body, send)
+        elif invoke:
+            await self._invoke(unquote(invoke.group(1)), headers, body, send)
         elif signing_service == "sts" and parse_qs(body.decode(errors="replace")).get("Action") == [
             "GetCallerIdentity"
         ]:
@@ -100,26 +124,32 @@ class Gateway:
 
     async def _control_plane(self, operation: str, body: bytes, send: Send) -> None:
         try:
-            params = json.loads(body or b"{}")
+            params = _parse_json(body)
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self.executor, self.service.handle, operation, params)
             status, payload = 200, protocol.json_body(result)
-        except json.JSONDecodeError:
-            status, payload = 400, protocol.error_body(_serialization_error())
         except ServiceError as error:
+            status, payload = error.status, protocol.error_body(error)
+        except Exception as exc:  # a bug in the service: answer like AWS, keep serving
+            log.exception("%s failed in the gateway", operation)
+            error = InternalFailure(f"{operation} failed inside the local service: {exc!r}")
             status, payload = error.status, protocol.error_body(error)
         await _respond(send, status, payload, "application/x-amz-json-1.1")
 
     async def _invoke(self, endpoint: str, headers: dict[str, str], body: bytes, send: Send) -> None:
-        if self.runtime is None:
-            error = ServiceError(f"Endpoint {endpoint} of account {ACCOUNT_ID} not found.")
-            error.code = "ValidationError"
-            await _respond(send, 400, protocol.error_body(error), "application/json")
-            return
-        status, payload, response_headers = await self.runtime.invoke(endpoint, headers, body)
-        await _respond(
-            send, status, payload, response_headers.pop("content-type", "application/json"), response_headers
-        )
+        content_type, response_headers = "application/json", {}
+        try:
+            if self.runtime is None:
+                raise _runtime_error(400, f"Endpoint {endpoint} of account {ACCOUNT_ID} not found.")
+            status, payload, response_headers = await self.runtime.invoke(endpoint, headers, body)
+            content_type = response_headers.pop("content-type", content_type)
+        except ServiceError as error:
+            status, payload = error.status, protocol.error_body(error)
+        except Exception as exc:
+            log.exception("InvokeEndpoint of %s failed in the gateway", endpoint)
+            error = InternalFailure(f"InvokeEndpoint failed inside the local service: {exc!r}")
+            status, payload = error.status, protocol.error_body(error)
+        await _respond(send, status, payload, content_type, response_headers)
 
     def _health(self) -> dict[str, Any]:
         return {
@@ -153,6 +183,17 @@ def _headers(scope: Scope) -> dict[str, str]:
     return headers
 
 
+def _too_large(error_protocol: str, size: int, invoke: bool) -> Refusal:
+    if invoke:
+        error = _runtime_error(413, "Request payload is larger than the 6 MB limit of InvokeEndpoint.")
+    else:
+        error = RequestTooLarge(
+            f"The request body ({size} bytes or more) is larger than the {MAX_CONTROL_PLANE_BODY // 2**20} MiB "
+            "limit of an API call: send less in one call, and put data in S3 instead."
+        )
+    return error_response(error_protocol, 413, error.code, error.message)
+
+
 async def _refuse(send: Send, refusal: Refusal) -> None:
     await _respond(send, refusal.status, refusal.body, refusal.content_type, refusal.headers)
 
@@ -162,10 +203,34 @@ def _signing_service(authorization: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _serialization_error() -> ServiceError:
-    error = ServiceError("The request body is not valid JSON.")
-    error.code = "SerializationException"
+def _runtime_error(status: int, message: str) -> ServiceError:
+    # The runtime API names its client errors ValidationError, not ValidationException.
+    error = ServiceError(message)
+    error.code, error.status = "ValidationError", status
     return error
+
+
+def _parse_json(body: bytes) -> Any:
+    """The request's JSON document; SerializationException (400) for anything that is not one."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SerializationException(f"The request body is not valid UTF-8 (byte {exc.start}).") from None
+    if not text.strip():
+        return {}
+    try:
+        params = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise SerializationException("The request body is nested too deeply to be read.") from None
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers too long to read
+        raise SerializationException(f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(params, dict):
+        raise SerializationException("The request body must be a JSON object ({...}).")
+    return params
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _caller_identity() -> bytes:
@@ -182,11 +247,36 @@ def _caller_identity() -> bytes:
     ).encode()
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+class _BodyTooLarge(Exception):
+    def __init__(self, size: int):
+        self.size = size
+
+
+class _ClientGone(Exception):
+    pass
+
+
+async def _read_body(
+    receive: Receive, headers: dict[str, str] | None = None, limit: int | None = None
+) -> bytes:
+    """The whole request body; _BodyTooLarge as soon as it is known to pass ``limit`` bytes.
+
+    A declared Content-Length is checked before anything is read; a chunked body is counted as
+    it arrives, so an oversized one is never held whole.
+    """
+    declared = (headers or {}).get("content-length", "")
+    if limit is not None and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge(int(declared))
+    chunks, size = [], 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        if message["type"] == "http.disconnect":
+            raise _ClientGone()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise _BodyTooLarge(size)
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 

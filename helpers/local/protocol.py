@@ -1,9 +1,10 @@
 """The SageMaker wire protocol, driven by botocore's own service model.
 
-Requests are validated against the operation's input shape (so a learner gets the same kind of
-message the real API gives for a missing or mistyped field); responses are cleaned of empty
-values, because the SDK treats an empty structure as present (``DataCaptureConfig: {}`` breaks
-``update_endpoint``), and timestamps go out as epoch seconds as awsJson1_1 expects.
+Requests are validated against the operation's input shape at every depth, with the messages the
+real API gives (``1 validation error detected: Value 'x' at 'a.1.member.b' failed to satisfy
+constraint: ...``); responses are cleaned of empty values, because the SDK treats an empty
+structure as present (``DataCaptureConfig: {}`` breaks ``update_endpoint``), and timestamps go out
+as epoch seconds as awsJson1_1 expects.
 """
 
 from __future__ import annotations
@@ -15,10 +16,30 @@ from functools import cache
 from typing import Any
 
 import botocore.session
-from botocore.model import OperationModel, ServiceModel
-from botocore.validate import ParamValidator
+from botocore.model import OperationModel, ServiceModel, Shape
 
-from .errors import ServiceError, UnknownOperation, ValidationException
+from .errors import SerializationException, ServiceError, UnknownOperation, ValidationException
+
+# A message echoes each offending value; past this many characters it is cut (a 200 MB name
+# would otherwise come back whole).
+MAX_ECHOED_CHARACTERS = 256
+# Problems listed in one message; the count in front still says how many there are.
+MAX_LISTED_PROBLEMS = 100
+# JSON integers must fit the Java types the API declares.
+_INTEGER_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_EXPECTED = {
+    "structure": "a JSON object",
+    "map": "a JSON object",
+    "list": "a JSON array",
+    "string": "a string",
+    "blob": "a base64 string",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "long": "an integer",
+    "float": "a number",
+    "double": "a number",
+    "timestamp": "epoch seconds (a number)",
+}
 
 
 @cache
@@ -34,38 +55,248 @@ def operation_model(name: str, service: str = "sagemaker") -> OperationModel:
 
 
 def validate_request(operation: OperationModel, params: Any) -> None:
-    """Raise ValidationException with botocore's description of every problem in ``params``."""
+    """Check ``params`` against every member of the operation's input shape, at every depth.
+
+    A value of the wrong JSON type or an unknown member stops the check at once (as the API's
+    deserializer does: SerializationException / ValidationException); constraint problems
+    (required, length, range, enum, pattern) are all collected into one ValidationException.
+    """
     if not isinstance(params, dict):
-        raise ValidationException("The request body must be a JSON object.")
+        raise SerializationException("The request body must be a JSON object ({...}).")
     shape = operation.input_shape
     if shape is None:
         return
-    report = ParamValidator().validate(params, shape)
-    if report.has_errors():
-        raise ValidationException(report.generate_report().replace("\n", " "))
-    _check_patterns(params, shape)
+    problems: list[str] = []
+    try:
+        _check_structure(shape, params, "", problems)
+    except RecursionError:
+        raise SerializationException("The request is nested too deeply to be read.") from None
+    if problems:
+        raise ValidationException(validation_message(problems))
 
 
-def _check_patterns(params: dict, shape: Any) -> None:
-    # botocore does not check patterns; names are where learners trip, so check those.
-    for name, value in params.items():
-        member = shape.members.get(name)
-        pattern = member.metadata.get("pattern") if member is not None else None
-        if not pattern or not isinstance(value, str) or not name.endswith("Name"):
-            continue
-        try:
-            matched = re.fullmatch(pattern, value)
-        except re.error:
-            continue
-        if not matched:
-            raise ValidationException(
-                f"1 validation error detected: Value '{value}' at '{_lower_first(name)}' failed to "
-                f"satisfy constraint: Member must satisfy regular expression pattern: {pattern}"
+def validation_message(problems: list[str]) -> str:
+    """AWS's summary line: ``N validation error(s) detected: p1; p2``."""
+    count = len(problems)
+    listed = "; ".join(problems[:MAX_LISTED_PROBLEMS])
+    if count > MAX_LISTED_PROBLEMS:
+        listed += f"; and {count - MAX_LISTED_PROBLEMS} more"
+    return f"{count} validation error{'s' if count > 1 else ''} detected: {listed}"
+
+
+def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
+    kind = shape.type_name
+    if kind == "structure":
+        _check_structure(shape, value, path, problems)
+    elif kind == "list":
+        _check_list(shape, value, path, problems)
+    elif kind == "map":
+        _check_map(shape, value, path, problems)
+    else:
+        _check_type(shape, value, path)
+        for constraint in _scalar_problems(shape, value):
+            problems.append(_problem(shape, value, path, constraint))
+
+
+def _check_structure(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
+    if not isinstance(value, dict):
+        _mismatch(shape, value, path)
+    members = shape.members
+    for name in shape.required_members:
+        if value.get(name) is None:
+            problems.append(
+                f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null"
             )
+    for name, item in value.items():
+        member = members.get(name)
+        if member is None:
+            where = f" in '{path}'" if path else ""
+            raise ValidationException(
+                f"Unknown parameter '{name}'{where}: it must be one of: {', '.join(members)}."
+            )
+        if item is not None:  # JSON null is an absent member
+            _check(member, item, _join(path, name), problems)
 
 
-def _lower_first(name: str) -> str:
-    return name[:1].lower() + name[1:]
+def _check_list(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
+    if not isinstance(value, list):
+        _mismatch(shape, value, path)
+    for constraint in _length_problems(shape.metadata, len(value)):
+        problems.append(_problem(shape, value, path, constraint))
+    member = shape.member
+    for position, item in enumerate(value, start=1):
+        item_path = f"{path}.{position}.member"
+        if item is None:
+            problems.append(
+                f"Value null at '{item_path}' failed to satisfy constraint: Member must not be null"
+            )
+        else:
+            _check(member, item, item_path, problems)
+
+
+def _check_map(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
+    if not isinstance(value, dict):
+        _mismatch(shape, value, path)
+    for constraint in _length_problems(shape.metadata, len(value)):
+        problems.append(_problem(shape, value, path, constraint))
+    key_shape, value_shape = shape.key, shape.value
+    scalar_values = value_shape.type_name not in ("structure", "list", "map")
+    bad_key = bad_value = False
+    for key, item in value.items():
+        bad_key = bad_key or bool(_scalar_problems(key_shape, key))
+        if item is None:
+            problems.append(
+                f"Value null at '{path}.{key}' failed to satisfy constraint: Member must not be null"
+            )
+        elif scalar_values:
+            _check_type(value_shape, item, f"{path}.{key}")
+            bad_value = bad_value or bool(_scalar_problems(value_shape, item))
+        else:
+            _check(value_shape, item, f"{path}.{key}", problems)
+    # AWS names the whole map and every constraint its keys (or values) carry.
+    if bad_key:
+        problems.append(
+            _problem(shape, value, path, f"Map keys must satisfy constraint: [{_constraints(key_shape)}]")
+        )
+    if bad_value:
+        problems.append(
+            _problem(shape, value, path, f"Map value must satisfy constraint: [{_constraints(value_shape)}]")
+        )
+
+
+def _check_type(shape: Shape, value: Any, path: str) -> None:
+    kind = shape.type_name
+    if kind in ("string", "blob"):
+        ok = isinstance(value, str)
+    elif kind == "boolean":
+        ok = isinstance(value, bool)
+    elif kind in _INTEGER_RANGE:
+        low, high = _INTEGER_RANGE[kind]
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    else:  # float, double, timestamp
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        _mismatch(shape, value, path)
+
+
+def _scalar_problems(shape: Shape, value: Any) -> list[str]:
+    """The constraints ``value`` (already of the right type) breaks, in AWS's phrasing."""
+    metadata = shape.metadata
+    if not metadata:
+        return []
+    if not isinstance(value, str):
+        return _range_problems(metadata, value) if shape.type_name not in ("boolean", "timestamp") else []
+    # Length first: a pattern never runs over a string longer than the API allows.
+    problems = _length_problems(metadata, len(value))
+    enum = metadata.get("enum")
+    if enum and value not in enum:
+        problems.append(f"Member must satisfy enum value set: [{', '.join(enum)}]")
+    pattern = metadata.get("pattern")
+    if pattern and not problems:
+        compiled = _compiled(pattern)
+        if compiled is not None and compiled.fullmatch(value) is None:
+            problems.append(f"Member must satisfy regular expression pattern: {pattern}")
+    return problems
+
+
+def _length_problems(metadata: dict[str, Any], length: int) -> list[str]:
+    problems = []
+    if "max" in metadata and length > metadata["max"]:
+        problems.append(f"Member must have length less than or equal to {_number(metadata['max'])}")
+    if "min" in metadata and length < metadata["min"]:
+        problems.append(f"Member must have length greater than or equal to {_number(metadata['min'])}")
+    return problems
+
+
+def _range_problems(metadata: dict[str, Any], value: float) -> list[str]:
+    problems = []
+    if "max" in metadata and value > metadata["max"]:
+        problems.append(f"Member must have value less than or equal to {_number(metadata['max'])}")
+    if "min" in metadata and value < metadata["min"]:
+        problems.append(f"Member must have value greater than or equal to {_number(metadata['min'])}")
+    return problems
+
+
+def _constraints(shape: Shape) -> str:
+    """Every constraint of a map's key or value shape, as AWS lists them."""
+    metadata, numeric = shape.metadata, shape.type_name != "string"
+    what = "value" if numeric else "length"
+    parts = []
+    if "max" in metadata:
+        parts.append(f"Member must have {what} less than or equal to {_number(metadata['max'])}")
+    if "min" in metadata:
+        parts.append(f"Member must have {what} greater than or equal to {_number(metadata['min'])}")
+    if metadata.get("enum"):
+        parts.append(f"Member must satisfy enum value set: [{', '.join(metadata['enum'])}]")
+    if metadata.get("pattern"):
+        parts.append(f"Member must satisfy regular expression pattern: {metadata['pattern']}")
+    return ", ".join(parts)
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    # botocore's patterns are Java regular expressions: \w, \d and \s are ASCII there; the few
+    # Python cannot compile (\p{L} classes, surrogate ranges) are left to the handlers.
+    try:
+        return re.compile(pattern, re.ASCII)
+    except re.error:
+        return None
+
+
+def _problem(shape: Shape, value: Any, path: str, constraint: str) -> str:
+    # Sensitive members (secrets, payloads) are named without their value, as AWS does.
+    shown = "Value" if shape.metadata.get("sensitive") else f"Value '{_echo(value)}'"
+    return f"{shown} at '{path}' failed to satisfy constraint: {constraint}"
+
+
+def _mismatch(shape: Shape, value: Any, path: str) -> None:
+    where = f" at '{path}'" if path else ""
+    raise SerializationException(
+        f"Value '{_echo(value)}'{where} cannot be read as {shape.type_name}: pass {_EXPECTED[shape.type_name]}."
+    )
+
+
+def _echo(value: Any, budget: int = MAX_ECHOED_CHARACTERS) -> str:
+    """``value`` written the way AWS's Java services print it, cut after ``budget`` characters."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        text = "null"
+    elif isinstance(value, list):
+        text = "[" + ", ".join(_pieces(value, budget)) + "]"
+    elif isinstance(value, dict):
+        text = (
+            "{"
+            + ", ".join(_pieces((f"{_echo(k, budget)}={_echo(v, budget)}" for k, v in value.items()), budget))
+            + "}"
+        )
+    else:
+        text = str(value)
+    return text if len(text) <= budget else text[:budget] + "..."
+
+
+def _pieces(items: Any, budget: int) -> list[str]:
+    # Render items only until the budget is spent: a long list is never printed whole.
+    pieces, used = [], 0
+    for item in items:
+        piece = _echo(item, budget)
+        pieces.append(piece)
+        used += len(piece) + 2
+        if used > budget:
+            break
+    return pieces
+
+
+def _join(path: str, name: str) -> str:
+    # AWS names members in camel case: 'outputDataConfig.s3OutputPath'.
+    member = name[:1].lower() + name[1:]
+    return f"{path}.{member}" if path else member
+
+
+def _number(limit: float) -> str:
+    return str(int(limit)) if float(limit).is_integer() else str(limit)
 
 
 def clean(value: Any) -> Any:
@@ -83,7 +314,6 @@ def clean(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.timestamp()
     return value
-
 
 
 def error_body(error: ServiceError) -> bytes:

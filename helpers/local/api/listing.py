@@ -71,10 +71,15 @@ def _epoch(value: Any) -> float:
 
 
 def _start(token: str | None) -> int:
+    # Tokens are the offsets this module hands out; anything else was not returned by a call.
     if not token:
         return 0
-    if not token.isdigit():
-        raise ValidationException(f"The NextToken '{token}' is not valid: pass the value a previous call returned.")
+    if not (token.isascii() and token.isdigit() and len(token) <= 18):
+        shown = token if len(token) <= 64 else token[:64] + "..."
+        raise ValidationException(
+            f"Invalid pagination token '{shown}': pass the NextToken a previous call returned, or "
+            "leave NextToken out to start from the first page."
+        )
     return int(token)
 
 

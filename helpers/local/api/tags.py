@@ -6,11 +6,14 @@ from typing import Any
 
 from ..errors import ValidationException
 from . import operation
+from .listing import paginate
 
 
 def _require(service, arn: str) -> None:
     if not service.store.exists_arn(arn):
-        raise ValidationException(f"Could not find resource with ARN '{arn}': check the ARN, or create the resource first.")
+        raise ValidationException(
+            f"Could not find resource with ARN '{arn}': check the ARN, or create the resource first."
+        )
 
 
 @operation("AddTags")
@@ -23,13 +26,7 @@ def add_tags(service, params: dict[str, Any]) -> dict[str, Any]:
 @operation("ListTags")
 def list_tags(service, params: dict[str, Any]) -> dict[str, Any]:
     _require(service, params["ResourceArn"])
-    tags = service.store.tags(params["ResourceArn"])
-    start = int(params.get("NextToken") or 0)
-    size = params.get("MaxResults", 50)
-    result: dict[str, Any] = {"Tags": tags[start : start + size]}
-    if start + size < len(tags):
-        result["NextToken"] = str(start + size)
-    return result
+    return paginate(service.store.tags(params["ResourceArn"]), params, "Tags", default_size=50)
 
 
 @operation("DeleteTags")

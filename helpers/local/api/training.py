@@ -26,6 +26,14 @@ def get_training_job(service, name: str) -> dict[str, Any]:
 
 def _check_channels(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     names = [c["ChannelName"] for c in channels]
+    for name in names:
+        # The API's pattern lets these through, but each channel is a folder under
+        # /opt/ml/input/data: '.' would be that folder itself and '..' its parent.
+        if name in (".", ".."):
+            raise ValidationException(
+                f"Channel name '{name}' is not allowed: each channel becomes the folder "
+                "/opt/ml/input/data/<ChannelName>. Use a name with a letter or digit, such as 'train'."
+            )
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise ValidationException(f"Channel names must be unique; repeated: {', '.join(sorted(duplicates))}.")
