@@ -15,14 +15,20 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials as BotocoreCredentials
 from botocore.exceptions import ClientError
 
 from helpers.local import protocol
+from helpers.local.access import AccessGuard
 from helpers.local.config import ROLE_ARN, ServiceConfig
+from helpers.local.credentials import Credentials
 from helpers.local.errors import SerializationException, ServiceError, ValidationException
 from helpers.local.gateway import MAX_CONTROL_PLANE_BODY, Gateway
 from helpers.local.hosting.router import MAX_PAYLOAD
+from helpers.local.signature import SignatureVerifier
 
 from .service_helpers import XGBOOST_IMAGE, csv_channel, signed_headers, training_request, unique
 
@@ -360,13 +366,25 @@ class _BrokenService:
 
 
 def test_an_unexpected_failure_is_internal_failure_json():
-    gateway = Gateway(_BrokenService())
+    credentials = Credentials("AKIAGATEWAYTESTKEY00", "gateway-test-secret-gateway-test-secret0")
+    gateway = Gateway(_BrokenService(), AccessGuard(SignatureVerifier(credentials)))
+    request = AWSRequest(
+        method="POST", url="http://127.0.0.1:1/", data=b"{}", headers={"X-Amz-Target": "SageMaker.ListModels"}
+    )
+    SigV4Auth(
+        BotocoreCredentials(credentials.access_key_id, credentials.secret_access_key),
+        "sagemaker",
+        "us-east-1",
+    ).add_auth(request)
     sent: list[dict[str, Any]] = []
     scope = {
         "type": "http",
         "method": "POST",
         "path": "/",
-        "headers": [(b"x-amz-target", b"SageMaker.ListModels"), (b"content-length", b"2")],
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in request.headers.items()]
+        + [(b"host", b"127.0.0.1:1"), (b"content-length", b"2")],
     }
 
     async def receive() -> dict[str, Any]:
