@@ -18,15 +18,15 @@ from botocore.config import Config
 
 from helpers.local.config import client_environment
 
-from .service_helpers import unique
+from .service_helpers import processes_in, train_model, unique, wait_for
 
 AWS_CLI = Path(sys.prefix) / "awscli" / "bin" / "aws"
 
 
 def _raw(
-    service, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    service, method: str, path: str, headers: dict[str, str], body: bytes = b"", port: int | None = None
 ) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port or service.port, timeout=10)
     conn.request(method, path, body=body, headers=headers)
     response = conn.getresponse()
     return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
@@ -211,3 +211,38 @@ def test_the_aws_cli_works_with_the_printed_environment(service, tmp_path):
         [str(AWS_CLI), "sagemaker", "list-models"], capture_output=True, text=True, env=env, timeout=120
     )
     assert refused.returncode != 0 and "InvalidSignatureException" in refused.stderr
+
+
+def test_a_model_server_answers_only_the_service(service, sm, s3, bucket):
+    model = train_model(sm, s3, bucket, unique("direct-data"), seed=11)
+    name = unique("direct")
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {"VariantName": "A", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+    )
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    try:
+        assert (
+            wait_for(lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus")["EndpointStatus"]
+            == "InService"
+        )
+        runtime = _client(service, "sagemaker-runtime")
+        assert runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body="1,2,3,4")[
+            "Body"
+        ].read()
+        ports = []
+        for pid in processes_in(service.state_dir / "work" / "endpoints" / name):
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            ports += [int(v.split(b"=", 1)[1]) for v in environ if v.startswith(b"SAGEMAKER_BIND_TO_PORT=")]
+        assert ports, "the endpoint's model server was not found"
+        # Another local user who finds the loopback port still cannot use the model.
+        status, _, body = _raw(
+            service, "POST", "/invocations", {"Content-Type": "text/csv"}, b"1,2,3,4", port=ports[0]
+        )
+        assert status == 403 and b"local SageMaker service only" in body
+    finally:
+        sm.delete_endpoint(EndpointName=name)
+        sm.delete_endpoint_config(EndpointConfigName=name)
+        sm.delete_model(ModelName=model)

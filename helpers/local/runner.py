@@ -12,6 +12,7 @@ import contextlib
 import http.client
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import moto_backends
+from .images.serving import INVOCATION_TOKEN_ENV, INVOCATION_TOKEN_HEADER
 from .process_ledger import ChildLedger
 
 LineHandler = Callable[[str], None]
@@ -305,8 +307,11 @@ class ModelServer:
         environment: dict[str, str] | None = None,
     ):
         self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.auth_header = {INVOCATION_TOKEN_HEADER: self.token}
         env = dict(environment or {})
         env["SAGEMAKER_BIND_TO_PORT"] = str(self.port)
+        env[INVOCATION_TOKEN_ENV] = self.token
         self.container = Container(image_module, "serve", ml_root, on_line, env)
         self._local = threading.local()
 
@@ -336,7 +341,7 @@ class ModelServer:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
             self._local.conn = conn
         try:
-            conn.request(method, path, body=body, headers=headers)
+            conn.request(method, path, body=body, headers={**headers, **self.auth_header})
             response = conn.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException):

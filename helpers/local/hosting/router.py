@@ -79,7 +79,7 @@ class Router:
                 continue
             try:
                 async with self._client().post(
-                    f"http://127.0.0.1:{instance.port}/invocations", data=body, headers=headers
+                    f"http://127.0.0.1:{instance.port}/invocations", data=body, headers={**headers, **instance.server.auth_header}
                 ) as response:
                     payload = await response.read()
                     status = response.status

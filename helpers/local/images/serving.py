@@ -16,6 +16,7 @@ Small requests run on the event loop itself (no thread hop); large ones go to a 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import os
 import sys
@@ -32,6 +33,11 @@ DEFAULT_ACCEPT_ENV = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
 EXECUTION_PARAMETERS = {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
 # Above this many bytes a request is predicted off the event loop.
 OFFLOAD_BYTES = 256 * 1024
+
+# The local service gives each model server a secret and sends it with every request, so other
+# users of the machine cannot reach the model through its loopback port, bypassing the service.
+INVOCATION_TOKEN_ENV = "SAGEMAKER_LOCAL_INVOCATION_TOKEN"
+INVOCATION_TOKEN_HEADER = "x-sagemaker-local-token"
 
 InvocationHandler = Callable[[bytes, str, str], tuple[bytes, str]]
 
@@ -89,6 +95,7 @@ def is_batch() -> bool:
 
 
 _TEXT = b"text/plain; charset=utf-8"
+_TOKEN_HEADER_BYTES = INVOCATION_TOKEN_HEADER.encode()
 
 
 class ModelServerApp:
@@ -99,12 +106,15 @@ class ModelServerApp:
         self.offload_bytes = offload_bytes
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="invocations")
         self._parameters = json.dumps(EXECUTION_PARAMETERS).encode()
+        self._token = os.environ.get(INVOCATION_TOKEN_ENV, "").encode()
 
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
-        if path == "/invocations" and method == "POST":
+        if path != "/ping" and not self._caller_is_the_service(scope):
+            status, body, content_type = 403, b"This model server answers the local SageMaker service only.", _TEXT
+        elif path == "/invocations" and method == "POST":
             status, body, content_type = await self._invoke(scope, receive)
         elif path == "/ping" and method in ("GET", "HEAD"):
             status, body, content_type = 200, b"", _TEXT
@@ -120,6 +130,14 @@ class ModelServerApp:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+    def _caller_is_the_service(self, scope: dict[str, Any]) -> bool:
+        if not self._token:
+            return True  # started by hand, outside the service
+        for name, value in scope["headers"]:
+            if name == _TOKEN_HEADER_BYTES:
+                return hmac.compare_digest(value, self._token)
+        return False
 
     async def _invoke(self, scope: dict[str, Any], receive: Callable) -> tuple[int, bytes, bytes]:
         payload = await _read_body(receive)
