@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -246,3 +247,123 @@ def test_a_model_server_answers_only_the_service(service, sm, s3, bucket):
         sm.delete_endpoint(EndpointName=name)
         sm.delete_endpoint_config(EndpointConfigName=name)
         sm.delete_model(ModelName=model)
+
+
+def _presigned_get(s3, bucket: str, key: str, expires: int = 60) -> str:
+    client = boto3.client("s3", config=Config(signature_version="s3v4"))
+    s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    return client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+    )
+
+
+def test_a_presigned_s3_url_cannot_drive_other_services(service, s3, sm, bucket):
+    url = urllib.parse.urlsplit(_presigned_get(s3, bucket, "presigned/reuse.txt"))
+    model = unique("via-presigned")
+    body = json.dumps(
+        {
+            "ModelName": model,
+            "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+            "PrimaryContainer": {"Image": "x"},
+        }
+    )
+    status, _, answer = _raw(
+        service,
+        "GET",
+        f"{url.path}?{url.query}",
+        {
+            "Host": url.netloc,
+            "X-Amz-Target": "SageMaker.CreateModel",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+        body.encode(),
+    )
+    assert status == 403, answer
+    assert not [m for m in sm.list_models()["Models"] if m["ModelName"] == model]
+    # Nor can it carry headers it did not sign, such as a copy source.
+    status, _, answer = _raw(
+        service,
+        "GET",
+        f"{url.path}?{url.query}",
+        {"Host": url.netloc, "x-amz-copy-source": f"{bucket}/secret"},
+    )
+    assert status == 403 and b"not signed" in answer
+
+
+def test_presigned_urls_need_a_bounded_expiry(service, s3, bucket):
+    url = _presigned_get(s3, bucket, "presigned/expiry.txt")
+    without = "&".join(
+        p for p in urllib.parse.urlsplit(url).query.split("&") if not p.startswith("X-Amz-Expires=")
+    )
+    status, _, _ = _raw(
+        service, "GET", f"/{bucket}/presigned/expiry.txt?{without}", {"Host": f"127.0.0.1:{service.port}"}
+    )
+    assert status == 403
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%C3%A9%2F20260101%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=" + "0" * 64,
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=K%2F20260101%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=99999999999999999&X-Amz-SignedHeaders=host&X-Amz-Signature="
+        + "0"
+        * 64,
+        "AWSAccessKeyId=%C3%A9&Signature=x&Expires=99999999999",
+        "AWSAccessKeyId=K&X-Amz-Signature=x",
+    ],
+)
+def test_malformed_signatures_get_an_aws_error_not_a_crash(service, bucket, query):
+    status, headers, body = _raw(
+        service, "GET", f"/{bucket}/x?{query}", {"Host": f"127.0.0.1:{service.port}"}
+    )
+    assert status == 403 and b"<Code>" in body, body
+
+
+def test_an_unsigned_request_is_refused_before_its_body_is_read(service):
+    conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+    conn.putrequest("POST", "/", skip_host=True)
+    for name, value in {
+        "Host": f"127.0.0.1:{service.port}",
+        "X-Amz-Target": "SageMaker.ListModels",
+        "Content-Type": "application/x-amz-json-1.1",
+        "Content-Length": str(6 * 1024 * 1024),
+    }.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    conn.send(b"{")  # the rest never comes: the answer must not wait for it
+    response = conn.getresponse()
+    assert response.status == 403
+    assert json.loads(response.read())["__type"] == "MissingAuthenticationTokenException"
+
+
+def test_a_bucket_named_endpoints_is_still_s3(s3):
+    s3.create_bucket(Bucket="endpoints")
+    s3.put_object(Bucket="endpoints", Key="big/invocations", Body=b"0" * (9 * 1024 * 1024))
+    assert s3.head_object(Bucket="endpoints", Key="big/invocations")["ContentLength"] == 9 * 1024 * 1024
+
+
+def test_a_service_on_the_port_with_another_state_folder_is_not_used(service, tmp_path):
+    from helpers.local import control
+    from helpers.local.config import load_config
+
+    impostor_for = load_config(service.port, tmp_path / "mine")
+    with pytest.raises(control.ServiceStartError, match="not the one of"):
+        control.start(impostor_for)
+
+
+def test_credentials_readable_by_others_are_refused(tmp_path):
+    from helpers.local.config import load_config
+    from helpers.local.credentials import UnsafeStateFolder
+
+    config = load_config(1, tmp_path / "state")
+    client_environment(config)
+    (config.state_dir / "credentials.json").chmod(0o644)
+    with pytest.raises(UnsafeStateFolder, match="not private"):
+        client_environment(config)
+    # An existing folder that others can read is made private on first use.
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    client_environment(load_config(1, shared))
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o700

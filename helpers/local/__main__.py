@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from . import control
-from .config import client_environment, load_config
+from .config import ServiceConfig, client_environment, load_config
+from .credentials import UnsafeStateFolder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,29 +24,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", help="where resources are kept (env SAGEMAKER_LOCAL_STATE_DIR)")
     args = parser.parse_args(argv)
     config = load_config(args.port, args.state_dir)
+    try:
+        return _run(args.command, config)
+    except (control.ServiceStartError, UnsafeStateFolder) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
-    if args.command == "serve":
+
+def _run(command: str, config: ServiceConfig) -> int:
+    if command == "serve":
         from .server import serve
 
         serve(config)
-    elif args.command == "start":
-        try:
-            info = control.start_current(config)
-        except control.ServiceStartError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        print(f"SageMaker local service running on {config.url} (pid {info['pid']}, state in {info['stateDir']})")
-    elif args.command == "stop":
+    elif command == "start":
+        info = control.start_current(config)
+        print(
+            f"SageMaker local service running on {config.url} (pid {info['pid']}, state in {info['stateDir']})"
+        )
+    elif command == "stop":
         stopped = control.stop(config)
         print("stopped" if stopped else f"not running on {config.url}")
-    elif args.command == "status":
+    elif command == "status":
         info = control.health(config)
         if not info:
             print(f"not running on {config.url}")
             return 3
+        if not info["trusted"]:
+            print(
+                f"port {config.port} is used by another local SageMaker service (state in {info['stateDir']})"
+            )
+            return 3
         state = f"{info['stateDir']} ({_size(Path(info['stateDir']))})"
         print(f"running on {config.url} (pid {info['pid']}, state in {state}, region {info['region']})")
-    elif args.command == "env":
+    elif command == "env":
         for key, value in client_environment(config).items():
             print(f"export {key}={shlex.quote(value)}")
     return 0

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from .signature import SignatureError, SignatureVerifier, SignedRequest
+from .credentials import health_proof
+from .signature import Scope, SignatureError, SignatureVerifier, SignedRequest
 
 FIX = "sign requests with the credentials that `python -m helpers.local env` prints (helpers.connect() uses them)"
 
@@ -67,24 +69,25 @@ class Refusal:
     headers: dict[str, str]
 
 
-def protocol_of(headers: dict[str, str], path: str, signing_service: str | None) -> str:
+def protocol_of(headers: dict[str, str], method: str, path: str, signing_service: str | None) -> str:
     """Which error shape the client understands: ``json``, ``query`` or ``s3``."""
-    if (
-        "x-amz-target" in headers
-        or path.startswith("/endpoints/")
-        or signing_service in ("sagemaker", "logs")
-    ):
+    if signing_service == "s3":
+        return "s3"
+    if signing_service in ("sts", "iam"):
+        return "query"
+    if signing_service in ("sagemaker", "logs") or "x-amz-target" in headers:
         return "json"
-    if signing_service in ("sts", "iam") or headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
+    if method == "POST" and path.startswith("/endpoints/"):
+        return "json"
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return "query"
     return "s3"
 
 
 def browser_refusal(headers: dict[str, str]) -> str | None:
     """Why a request looks like it comes from a web page (or a rebound DNS name), else None."""
-    if "origin" in headers or "sec-fetch-site" in headers:
+    # Sec-Fetch-Site: none is a link the user opened themselves (a presigned URL), not a page.
+    if "origin" in headers or headers.get("sec-fetch-site", "none") != "none":
         origin = headers.get("origin", "a web page")
         return (
             f"The local SageMaker service refuses requests from web pages (this one comes from {origin}): "
@@ -99,12 +102,14 @@ def browser_refusal(headers: dict[str, str]) -> str | None:
     return None
 
 
+_HOST = re.compile(r"^(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[^:\[\]]+))(?::\d{1,5})?$")
+
+
 def _is_loopback_host(host: str) -> bool:
-    name = host.strip().lower()
-    if name.startswith("["):  # [::1]:port
-        name = name[1:].split("]", 1)[0]
-    elif name.count(":") == 1:
-        name = name.split(":", 1)[0]
+    match = _HOST.match(host.strip().lower())
+    if not match:
+        return False
+    name = match["v6"] or match["name"]
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
@@ -124,17 +129,35 @@ class AccessGuard:
         code = "AccessDeniedException" if protocol == "json" else "AccessDenied"
         return error_response(protocol, 403, code, reason)
 
-    def refuse_unsigned(
-        self, request: SignedRequest, protocol: str, body_sha256: str | None
-    ) -> Refusal | None:
-        """None for a request signed with the service's credentials, else the error to send."""
+    def precheck(self, request: SignedRequest, protocol: str) -> Scope:
+        """The scope a request is signed for, checked as far as it can be without its body."""
         try:
-            self.verifier.verify(request, body_sha256)
+            return self.verifier.precheck(request)
         except SignatureError as error:
-            code, message = _CODES.get((protocol, error.reason), _MISMATCH[protocol])
-            detail = f" ({error.detail})" if error.detail else ""
-            return error_response(protocol, 403, code, f"{message}{detail} Locally: {FIX}.")
-        return None
+            raise Refused(self._refusal(error, protocol)) from None
+
+    def verify(self, request: SignedRequest, protocol: str, body_sha256: str | None) -> Scope:
+        """The scope of a request signed with the service's credentials; Refused otherwise."""
+        try:
+            return self.verifier.verify(request, body_sha256)
+        except SignatureError as error:
+            raise Refused(self._refusal(error, protocol)) from None
+
+    def health_proof(self, challenge: str) -> str:
+        """Proves to ``control`` that this service holds the state folder's secret."""
+        return health_proof(self.verifier.credentials, challenge)
+
+    @staticmethod
+    def _refusal(error: SignatureError, protocol: str) -> Refusal:
+        code, message = _CODES.get((protocol, error.reason), _MISMATCH[protocol])
+        detail = f" ({error.detail})" if error.detail else ""
+        return error_response(protocol, 403, code, f"{message}{detail} Locally: {FIX}.")
+
+
+class Refused(Exception):
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.status)
+        self.refusal = refusal
 
 
 def error_response(protocol: str, status: int, code: str, message: str) -> Refusal:

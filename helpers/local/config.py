@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .credentials import Credentials, load_or_create
+from .credentials import Credentials, load_existing, load_or_create
 
 ACCOUNT_ID = "123456789012"  # moto's default account: S3, IAM and Logs live under it
 DEFAULT_REGION = "us-east-1"
@@ -43,6 +43,10 @@ class ServiceConfig:
     def credentials(self) -> Credentials:
         """The state folder's own access key pair (made on first use, readable by its owner only)."""
         return load_or_create(self.state_dir)
+
+    def existing_credentials(self) -> Credentials | None:
+        """The key pair if the state folder has one already; nothing is created."""
+        return load_existing(self.state_dir)
 
 
 def load_config(port: int | None = None, state_dir: str | os.PathLike | None = None) -> ServiceConfig:

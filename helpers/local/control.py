@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ServiceConfig
-from .credentials import ensure_private_folder
+from .credentials import ensure_private_folder, health_proof
 from .gateway import HEALTH_PATH
 from .process_ledger import is_same_process, process_start_time
 from .version import code_fingerprint
@@ -25,13 +27,40 @@ class ServiceStartError(RuntimeError):
 
 
 def health(config: ServiceConfig, timeout: float = 0.5) -> dict[str, Any] | None:
-    """The running service's health document, or None if nothing answers on the port."""
+    """The health document of the service on the port, or None if none answers.
+
+    ``trusted`` says whether it proved it holds this state folder's secret: anything else on the
+    port (another folder's service, another user's) must not receive this folder's requests.
+    """
+    challenge = secrets.token_hex(16)
     try:
-        with urllib.request.urlopen(config.url + HEALTH_PATH, timeout=timeout) as response:
+        with urllib.request.urlopen(
+            f"{config.url}{HEALTH_PATH}?challenge={challenge}", timeout=timeout
+        ) as response:
             data = json.loads(response.read())
     except (OSError, ValueError, urllib.error.URLError):
         return None
-    return data if data.get("service") == "sagemaker-local" else None
+    if not isinstance(data, dict) or data.get("service") != "sagemaker-local":
+        return None
+    credentials = config.existing_credentials()
+    expected = health_proof(credentials, challenge) if credentials else ""
+    data["trusted"] = bool(expected) and hmac.compare_digest(str(data.get("proof") or ""), expected)
+    return data
+
+
+def _is_older_service_of(config: ServiceConfig, running: dict[str, Any]) -> bool:
+    # Services from before the health proof answer without one; stop() still checks its process.
+    return "proof" not in running and Path(running.get("stateDir", "")) == config.state_dir
+
+
+def _require_trusted(config: ServiceConfig, running: dict[str, Any]) -> dict[str, Any]:
+    if not running["trusted"]:
+        raise ServiceStartError(
+            f"Port {config.port} is taken by a local SageMaker service that is not the one of {config.state_dir} "
+            f"(it reports its state in {running.get('stateDir')}): stop that one, or use another port "
+            "(--port or SAGEMAKER_LOCAL_PORT)."
+        )
+    return running
 
 
 def is_current(running: dict[str, Any]) -> bool:
@@ -42,7 +71,7 @@ def is_current(running: dict[str, Any]) -> bool:
 def start_current(config: ServiceConfig) -> dict[str, Any]:
     """Like ``start``, but first restart a service that runs older code (its resources are kept)."""
     running = health(config)
-    if running and not is_current(running):
+    if running and not is_current(running) and (running["trusted"] or _is_older_service_of(config, running)):
         print(f"Restarting the local SageMaker service on {config.url}: it was started from older code.")
         stop(config)
     return start(config)
@@ -60,10 +89,12 @@ def start(config: ServiceConfig, timeout: float = 60.0) -> dict[str, Any]:
     """Start the service in the background unless it already runs; return once it answers."""
     running = health(config)
     if running:
-        return running
+        return _require_trusted(config, running)
     ensure_private_folder(config.state_dir)
     log = log_file(config).open("ab")
-    env = dict(os.environ, SAGEMAKER_LOCAL_PORT=str(config.port), SAGEMAKER_LOCAL_STATE_DIR=str(config.state_dir))
+    env = dict(
+        os.environ, SAGEMAKER_LOCAL_PORT=str(config.port), SAGEMAKER_LOCAL_STATE_DIR=str(config.state_dir)
+    )
     for key in ("AWS_ENDPOINT_URL",):  # the service must not point at itself
         env.pop(key, None)
     proc = subprocess.Popen(
@@ -79,7 +110,7 @@ def start(config: ServiceConfig, timeout: float = 60.0) -> dict[str, Any]:
     deadline = time.time() + timeout
     while time.time() < deadline:
         running = health(config, timeout=0.2)
-        if running:
+        if running and running["trusted"]:
             return running
         if proc.poll() is not None:
             tail = log_file(config).read_text(errors="replace").strip().splitlines()[-5:]
@@ -88,7 +119,9 @@ def start(config: ServiceConfig, timeout: float = 60.0) -> dict[str, Any]:
                 f"Last lines of {log_file(config)}: " + " | ".join(tail)
             )
         time.sleep(0.05)
-    raise ServiceStartError(f"The local SageMaker service did not answer on {config.url} within {timeout:.0f} s; see {log_file(config)}.")
+    raise ServiceStartError(
+        f"The local SageMaker service did not answer on {config.url} within {timeout:.0f} s; see {log_file(config)}."
+    )
 
 
 def stop(config: ServiceConfig, timeout: float = 15.0) -> bool:
@@ -135,7 +168,7 @@ def _read_pid_file(config: ServiceConfig) -> dict[str, Any] | None:
 def _service_process(config: ServiceConfig) -> tuple[int, int] | None:
     """(pid, start time) of this state folder's running service, or None if it is not running."""
     running = health(config)
-    if running and Path(running.get("stateDir", "")) == config.state_dir:
+    if running and running["trusted"]:
         # It answered on this port just now; a service from older code does not report its start.
         pid, started = running["pid"], running.get("startTime") or process_start_time(running["pid"])
     elif record := _read_pid_file(config):

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import uuid
@@ -18,19 +19,19 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, parse_qsl, unquote
 
 from a2wsgi import WSGIMiddleware
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 from . import protocol
-from .access import AccessGuard, Refusal, error_response, protocol_of
+from .access import AccessGuard, Refusal, Refused, error_response, protocol_of
 from .config import ACCOUNT_ID, ROLE_NAME
-from .errors import InternalFailure, RequestTooLarge, SerializationException, ServiceError
+from .errors import InternalFailure, RequestTooLarge, SerializationException, ServiceError, UnknownOperation
 from .hosting.router import MAX_PAYLOAD
 from .logs import api as logs_api
 from .process_ledger import process_start_time
-from .signature import SignedRequest
+from .signature import SignedRequest, claimed_service
 from .version import code_fingerprint
 
 log = logging.getLogger("helpers.local")
@@ -39,7 +40,6 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 _INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
 HEALTH_PATH = "/_local/health"
 
@@ -65,57 +65,74 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
+        started = False
+
+        async def tracked_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._route(scope, receive, tracked_send)
+        except Exception as exc:  # a bug in the service: answer like AWS, keep serving
+            log.exception("%s %s failed in the gateway", scope.get("method"), scope.get("path"))
+            if not started:
+                error = InternalFailure(f"the local service failed on this request: {exc!r}")
+                await _respond(send, 500, protocol.error_body(error), "application/x-amz-json-1.1")
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
-        path = scope["path"]
+        path, method = scope["path"], scope["method"]
         target = headers.get("x-amz-target", "")
-        signing_service = _signing_service(headers.get("authorization", ""))
-        error_protocol = protocol_of(headers, path, signing_service)
+        request = SignedRequest(
+            method,
+            (scope.get("raw_path") or path.encode()).decode("latin-1"),
+            scope.get("query_string", b"").decode("latin-1"),
+            headers,
+        )
+        error_protocol = protocol_of(headers, method, path, claimed_service(request))
         refusal = self.guard.refuse_browser(headers, error_protocol)
         if refusal is not None:
             await _refuse(send, refusal)
             return
         if path == HEALTH_PATH:
-            await _respond(send, 200, json.dumps(self._health()).encode(), "application/json")
+            challenge = dict(parse_qsl(request.query)).get("challenge", "")[:128]
+            await _respond(send, 200, json.dumps(self._health(challenge)).encode(), "application/json")
             return
-        # S3 bodies stream on to moto (they may be large); S3 signs them through the declared
-        # X-Amz-Content-SHA256. Every other body is small and read whole, so its hash is checked.
-        invoke = (
-            _INVOKE.match(path)
-            if scope["method"] == "POST" and signing_service in ("sagemaker", None)
-            else None
-        )
         try:
+            claimed = self.guard.precheck(request, error_protocol)
+            invoke = _INVOKE.match(path) if method == "POST" and claimed.service == "sagemaker" else None
+            # S3 bodies stream on to moto (they may be large); S3 signs them through the declared
+            # X-Amz-Content-SHA256. Every other body is small and read whole, so its hash is checked.
             limit = MAX_PAYLOAD if invoke else MAX_CONTROL_PLANE_BODY
-            body = None if error_protocol == "s3" else await _read_body(receive, headers, limit)
+            body = None if claimed.service == "s3" else await _read_body(receive, headers, limit)
+            signed = self.guard.verify(
+                request, error_protocol, None if body is None else hashlib.sha256(body).hexdigest()
+            )
+        except Refused as refused:
+            await _refuse(send, refused.refusal)
+            return
         except _BodyTooLarge as too_large:
             await _refuse(send, _too_large(error_protocol, too_large.size, bool(invoke)))
             return
         except _ClientGone:
             return
-        request = SignedRequest(
-            scope["method"],
-            (scope.get("raw_path") or path.encode()).decode("latin-1"),
-            scope.get("query_string", b"").decode("latin-1"),
-            headers,
-        )
-        refusal = self.guard.refuse_unsigned(
-            request, error_protocol, None if body is None else hashlib.sha256(body).hexdigest()
-        )
-        if refusal is not None:
-            await _refuse(send, refusal)
-            return
 
-        if target.startswith("SageMaker."):
+        # Dispatch on what the signature covers: the signed service, then its signed target.
+        if signed.service == "sagemaker" and target.startswith("SageMaker."):
             await self._control_plane(target.split(".", 1)[1], body, send)
-        elif target.startswith(logs_api.TARGET_PREFIX):
-            answer = partial(
-                logs_api.answer, target, headers.get("authorization", ""), body, self.service.region
-            )
+        elif signed.service == "sagemaker" and invoke:
+            await self._invoke(unquote(invoke.group(1)), headers, body, send)
+        elif signed.service == "logs" and target.startswith(logs_api.TARGET_PREFIX):
+            answer = partial(logs_api.answer, target, body, signed.region)
             status, payload = await asyncio.get_running_loop().run_in_executor(self.executor, answer)
             await _respond(send, status, payload, "application/x-amz-json-1.1")
-        elif invoke:
-            await self._invoke(unquote(invoke.group(1)), headers, body, send)
-        elif signing_service == "sts" and parse_qs(body.decode(errors="replace")).get("Action") == [
+        elif signed.service in ("sagemaker", "logs"):
+            error = UnknownOperation(
+                f"No {signed.service} operation answers {method} {path} with target '{target}'."
+            )
+            await _respond(send, error.status, protocol.error_body(error), "application/x-amz-json-1.1")
+        elif signed.service == "sts" and parse_qs(body.decode(errors="replace")).get("Action") == [
             "GetCallerIdentity"
         ]:
             await _respond(send, 200, _caller_identity(), "text/xml")
@@ -151,9 +168,10 @@ class Gateway:
             status, payload = error.status, protocol.error_body(error)
         await _respond(send, status, payload, content_type, response_headers)
 
-    def _health(self) -> dict[str, Any]:
+    def _health(self, challenge: str) -> dict[str, Any]:
         return {
             "service": "sagemaker-local",
+            "proof": self.guard.health_proof(challenge) if challenge else None,
             "pid": os.getpid(),
             "startTime": process_start_time(os.getpid()),  # tells this process from a later one with its pid
             "stateDir": str(self.service.config.state_dir),
@@ -198,11 +216,6 @@ async def _refuse(send: Send, refusal: Refusal) -> None:
     await _respond(send, refusal.status, refusal.body, refusal.content_type, refusal.headers)
 
 
-def _signing_service(authorization: str) -> str | None:
-    match = _SCOPE.search(authorization)
-    return match.group(1) if match else None
-
-
 def _runtime_error(status: int, message: str) -> ServiceError:
     # The runtime API names its client errors ValidationError, not ValidationException.
     error = ServiceError(message)
@@ -219,7 +232,7 @@ def _parse_json(body: bytes) -> Any:
     if not text.strip():
         return {}
     try:
-        params = json.loads(text, parse_constant=_reject_constant)
+        params = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise SerializationException("The request body is nested too deeply to be read.") from None
     except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers too long to read
@@ -227,6 +240,13 @@ def _parse_json(body: bytes) -> Any:
     if not isinstance(params, dict):
         raise SerializationException("The request body must be a JSON object ({...}).")
     return params
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is too large for a number")
+    return value
 
 
 def _reject_constant(name: str) -> Any:

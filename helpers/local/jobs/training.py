@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import subprocess
 import tarfile
 import threading
@@ -20,6 +21,7 @@ from ..moto_backends import parse_s3_uri
 from ..paths import UnsafePath, child, inside, relative_key_path, remove_tree
 from ..runner import Container, LogSink
 
+log = logging.getLogger("helpers.local.jobs")
 KIND = "TrainingJob"
 DEFAULT_MAX_RUNTIME = 24 * 60 * 60  # SageMaker's default when StoppingCondition leaves it out
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -102,7 +104,10 @@ class TrainingJobRun:
     def _remove_copies(self) -> None:
         # The channels are copies of S3 objects and can be large; what a learner may still look at
         # (output/failure, the configuration, the model the artifact was packed from) stays.
-        remove_tree(self.root / "input" / "data", self.root)
+        try:
+            remove_tree(self.root / "input" / "data", self.root)
+        except (UnsafePath, OSError) as exc:  # the algorithm replaced the folder with a link: leave it
+            log.warning("training job %s: channel copies not removed: %s", self.name, exc)
 
     def _check_stopped(self) -> None:
         if self._stop.is_set():

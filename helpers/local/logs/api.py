@@ -33,10 +33,8 @@ TARGET_PREFIX = "Logs_20140328."
 _ARN = re.compile(r"^arn:aws[\w-]*:logs:[^:]*:[^:]*:log-group:([^:]+)(?::\*)?$")
 
 
-def answer(target: str, authorization: str, body: bytes, default_region: str) -> tuple[int, bytes]:
-    """The HTTP status and JSON body for one request; the region is the signature's, as on AWS."""
-    scope = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", authorization)
-    region = scope.group(1) if scope else default_region
+def answer(target: str, body: bytes, region: str) -> tuple[int, bytes]:
+    """The HTTP status and JSON body for one request; ``region`` is the signature's, as on AWS."""
     try:
         params = json.loads(body or b"{}")
         result = handle(moto_backends.log_store(), target.removeprefix(TARGET_PREFIX), params, region)
