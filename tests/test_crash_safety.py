@@ -276,3 +276,32 @@ def test_status_shows_the_size_of_the_state_folder(service):
     assert re.search(
         rf"state in {re.escape(str(service.state_dir))} \(\d+(\.\d)? (B|KB|MB|GB)\)", result.stdout
     )
+
+
+def test_a_second_service_on_the_same_state_folder_is_refused(tmp_path):
+    first = load_config(free_port(), tmp_path / "state")
+    second = load_config(free_port(), tmp_path / "state")
+    control.start(first)
+    try:
+        with pytest.raises(control.ServiceStartError, match="in use by another local SageMaker service"):
+            control.start(second)
+        assert control.health(first)["trusted"]
+    finally:
+        control.stop(first)
+
+
+def test_a_stop_under_way_when_the_service_died_ends_as_a_stop():
+    from helpers.local.lifecycle import add_transition, fail_interrupted
+
+    doc = {"TrainingJobStatus": "Stopping", "TrainingStartTime": 1.0}
+    add_transition(doc, "Training", "Training in progress")
+    add_transition(doc, "Stopping", "Stopping the training job: it reached MaxRuntimeInSeconds")
+    fail_interrupted("TrainingJob", doc)
+    assert (doc["TrainingJobStatus"], doc["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
+    assert "FailureReason" not in doc and "TrainingEndTime" in doc
+    running = {"TransformJobStatus": "InProgress"}
+    fail_interrupted("TransformJob", running)
+    assert (
+        running["TransformJobStatus"] == "Failed"
+        and "stopped while the job was running" in running["FailureReason"]
+    )

@@ -75,6 +75,19 @@ def test_max_runtime_stops_the_job_and_keeps_its_model_artifact(sm, s3, data):
     s3.head_object(Bucket=data, Key=key)
 
 
+def test_a_stopped_job_whose_artifact_cannot_be_uploaded_fails_and_says_why(sm, data):
+    name = unique("max-runtime-no-bucket")
+    request = long_training(name, data, max_runtime=2)
+    request["OutputDataConfig"]["S3OutputPath"] = "s3://no-such-bucket-for-runtime/output"
+    sm.create_training_job(**request)
+    desc = wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "TrainingJobStatus", timeout=90)
+    assert desc["TrainingJobStatus"] == "Failed"
+    assert (
+        desc["FailureReason"].startswith("ClientError:")
+        and "no-such-bucket-for-runtime" in desc["FailureReason"]
+    )
+
+
 def test_a_tuning_jobs_training_jobs_get_their_max_runtime(sm, data):
     name = unique("tune-runtime")[:32]
     request = tuning_request(name, data, jobs=1, parallel=1, static={"num_round": "1000000"})

@@ -38,16 +38,24 @@ _END_TIME = {
 
 
 def fail_interrupted(kind: str, doc: dict[str, Any]) -> None:
-    """End a job that was InProgress or Stopping as Failed because the service stopped under it."""
+    """End a job the service stopped under: Failed if it was running, Stopped if it was stopping."""
     status_key = f"{kind}Status"
     if doc[status_key] not in ("InProgress", "Stopping"):
         return  # it ended on its own first: keep that ending
     ended = time.time()
-    doc[status_key] = "Failed"
-    doc["FailureReason"] = INTERRUPTED_REASON
+    # A stop that was acknowledged (StopTrainingJob, or the runtime limit) ends as that stop.
+    stopping = doc[status_key] == "Stopping"
+    doc[status_key] = "Stopped" if stopping else "Failed"
+    if not stopping:
+        doc["FailureReason"] = INTERRUPTED_REASON
     doc[_END_TIME[kind]] = ended
     if kind == "TrainingJob":
-        add_transition(doc, "Failed", "Training job failed")
+        if stopping:
+            last = (doc.get("SecondaryStatusTransitions") or [{}])[-1]
+            runtime = "MaxRuntimeInSeconds" in last.get("StatusMessage", "")
+            add_transition(doc, "MaxRuntimeExceeded" if runtime else "Stopped", "Training job stopped")
+        else:
+            add_transition(doc, "Failed", "Training job failed")
         close_transitions(doc)
         if "TrainingStartTime" in doc:
             seconds = max(1, round(ended - doc["TrainingStartTime"]))

@@ -26,6 +26,8 @@ from . import moto_backends
 from .images.serving import INVOCATION_TOKEN_ENV, INVOCATION_TOKEN_HEADER
 from .process_ledger import ChildLedger
 
+log = logging.getLogger("helpers.local")
+
 LineHandler = Callable[[str], None]
 
 
@@ -85,9 +87,18 @@ class LogSink:
             return list(self._tail)[-count:]
 
     def _send(self) -> None:
-        if self._batch:
-            batch, self._batch = self._batch, []
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        try:
             moto_backends.put_log_lines(self.region, self.group, self.stream, batch)
+        except Exception:
+            # The group or stream was deleted under the job: make it again, as the log agent does.
+            try:
+                moto_backends.ensure_log_stream(self.region, self.group, self.stream)
+                moto_backends.put_log_lines(self.region, self.group, self.stream, batch)
+            except Exception:
+                log.exception("%d log lines for %s/%s were dropped", len(batch), self.group, self.stream)
 
     def _leave_flusher(self) -> None:
         if self._with_flusher:
@@ -135,7 +146,7 @@ class _LogFlusher:
                 try:
                     sink._flush_from_flusher()
                 except Exception:  # a log store hiccup must not end flushing for every job
-                    logging.getLogger("helpers.local").exception("Sending log lines to %s failed", sink.stream)
+                    log.exception("Sending log lines to %s failed", sink.stream)
 
 
 _FLUSHER = _LogFlusher()
@@ -152,16 +163,25 @@ class ProcessRegistry:
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._ledger: ChildLedger | None = None
+        self._closed = False
 
     def track_in(self, ledger: ChildLedger | None) -> None:
+        """Record processes in ``ledger`` from now on (a service starting up opens the registry)."""
         with self._lock:
             self._ledger = ledger
+            self._closed = False
 
     def add(self, proc: subprocess.Popen) -> None:
         with self._lock:
-            self._procs.add(proc)
-            if self._ledger is not None:
-                self._ledger.record(proc.pid, [str(arg) for arg in proc.args])
+            if not self._closed:
+                self._procs.add(proc)
+                if self._ledger is not None:
+                    self._ledger.record(proc.pid, [str(arg) for arg in proc.args])
+                return
+        # The service is stopping: a job thread that was still preparing must not leave a process.
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait()
+        raise ServiceStopping("the local service is stopping; no new containers start")
 
     def discard(self, proc: subprocess.Popen) -> None:
         """Forget a process; call it only once the process has been reaped (its pid is free then)."""
@@ -173,10 +193,19 @@ class ProcessRegistry:
                 self._ledger.forget(proc.pid)
 
     def stop_all(self, timeout: float = 5.0) -> None:
+        """Stop every process and refuse new ones: SIGTERM to all, one shared grace, then SIGKILL."""
         with self._lock:
+            self._closed = True
             procs = list(self._procs)
         for proc in procs:
-            terminate(proc, timeout)
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            terminate(proc, max(0.0, deadline - time.monotonic()))
+
+
+class ServiceStopping(RuntimeError):
+    """A container was asked for while the service shuts down."""
 
 
 PROCESSES = ProcessRegistry()
@@ -209,15 +238,20 @@ class CpuShare:
 CPU_SHARE = CpuShare()
 
 
-def terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+def _signal_group(proc: subprocess.Popen, signum: int) -> None:
+    # Only while the leader is unreaped is its pid (the group id) still ours to signal.
     if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signum)
+
+
+def terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+    _signal_group(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait()
     PROCESSES.discard(proc)
 
 
@@ -253,6 +287,7 @@ class Container:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            errors="replace",  # a container's bytes are its own business: never stop reading them
             bufsize=1,
             start_new_session=True,  # its own process group, so terminate() reaches its children
         )
@@ -261,9 +296,14 @@ class Container:
         self._reader.start()
 
     def _pump(self, on_line: LineHandler) -> None:
+        # Keep draining whatever happens to a line: a reader that stops leaves the container
+        # blocked on a full pipe.
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            on_line(line)
+            try:
+                on_line(line)
+            except Exception:
+                log.exception("container output line could not be handled")
 
     def wait(self) -> int:
         code = self.proc.wait()

@@ -75,17 +75,20 @@ class TrainingJobRun:
             self._prepare(doc)
             self._check_stopped()
             self._transition("Training", "Training image download completed. Training in progress.")
-            self._train(doc)
+            try:
+                self._train(doc)
+            except _MaxRuntimeExceeded:
+                # As on SageMaker, what the algorithm saved before it was stopped is the model
+                # artifact; a failing upload fails the job like any other.
+                self._upload(doc)
+                self._finish(started, "Stopped", "MaxRuntimeExceeded", MAX_RUNTIME_MESSAGE)
+                return
             self._check_stopped()
             self._transition("Uploading", "Uploading generated training model")
             self._upload(doc)
             self._finish(started, "Completed", "Completed", "Training job completed")
         except _Stopped:
             self._finish(started, "Stopped", "Stopped", self.stop_reason)
-        except _MaxRuntimeExceeded:
-            # As on SageMaker, what the algorithm saved before it was stopped is the model artifact.
-            self._upload(doc)
-            self._finish(started, "Stopped", "MaxRuntimeExceeded", MAX_RUNTIME_MESSAGE)
         except JobFailure as failure:
             self._fail(started, str(failure))
         except Exception as exc:  # never leave a job InProgress forever

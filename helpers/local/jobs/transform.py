@@ -30,6 +30,7 @@ class TransformJobRun:
         self.jobs_dir: Path = service.config.work_dir / "transform-jobs"
         self.root: Path = child(self.jobs_dir, name)
         self.server: ModelServer | None = None
+        self.sink: LogSink | None = None
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -54,6 +55,8 @@ class TransformJobRun:
         finally:
             if self.server is not None:
                 self.server.stop()
+            if self.sink is not None:
+                self.sink.close()  # the last lines are in CloudWatch before the job reads as ended
             self.service.transform_runs.pop(self.name, None)
             # The unpacked model is a copy of the artifact in S3; the results are in S3 too.
             remove_tree(self.root, self.jobs_dir)
@@ -78,7 +81,7 @@ class TransformJobRun:
             raise JobFailure(f"ClientError: {exc}") from exc
         unpack_model(container.get("ModelDataUrl"), self.root / "model")
         stream = f"{self.name}/{uuid.uuid4().hex[:17]}"
-        sink = LogSink(self.service.region, LOG_GROUP, stream)
+        sink = self.sink = LogSink(self.service.region, LOG_GROUP, stream)
         env = {
             **container.get("Environment", {}),
             **(doc.get("Environment") or {}),
@@ -96,7 +99,9 @@ class TransformJobRun:
         source = parse_s3_uri(doc["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], "S3Uri")
         keys = moto_backends.list_keys(source)
         if not keys:
-            raise JobFailure(f"ClientError: No input data found at {source.uri}: upload it first or fix the S3 URI.")
+            raise JobFailure(
+                f"ClientError: No input data found at {source.uri}: upload it first or fix the S3 URI."
+            )
         output = parse_s3_uri(doc["TransformOutput"]["S3OutputPath"], "S3OutputPath")
         base = source.key.rsplit("/", 1)[0] + "/" if "/" in source.key else ""
         for key in keys:
@@ -119,7 +124,9 @@ class TransformJobRun:
             try:
                 status, answer, _ = self.server.invoke(payload, content_type, accept)
             except OSError as exc:
-                raise JobFailure(f"ClientError: the model server stopped while transforming {uri}: {exc}") from exc
+                raise JobFailure(
+                    f"ClientError: the model server stopped while transforming {uri}: {exc}"
+                ) from exc
             if status >= 400:
                 message = answer.decode(errors="replace").strip()[:500]
                 raise JobFailure(
