@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError, FlexibleChecksumError
 
 from helpers.local import control
 from helpers.local.config import ServiceConfig, load_config
@@ -115,6 +118,90 @@ def test_deletes_after_restart_stay_deleted(config):
     assert s3.list_buckets()["Buckets"] == []
     s3.create_bucket(Bucket=BUCKET)  # the name is free again
     assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 0
+
+
+def _stored_rows_and_files(config: ServiceConfig) -> tuple[dict[str, str], set[str]]:
+    """The object rows (key -> body file name) and the body files the state folder holds."""
+    root = config.state_dir / "s3"
+    db = sqlite3.connect(f"file:{root / 's3.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = dict(db.execute("SELECT key, body FROM objects WHERE bucket = ?", (BUCKET,)).fetchall())
+    finally:
+        db.close()
+    return rows, {p.name for p in (root / "objects").iterdir()}
+
+
+@pytest.mark.parametrize("last", ["put", "delete"])
+def test_concurrent_writes_to_one_key_persist_the_last_acknowledged(config, last):
+    # No retries: a 5xx must reach the test instead of being hidden by the SDK.
+    s3 = session_for(config).client(
+        "s3",
+        endpoint_url=config.url,
+        config=Config(retries={"total_max_attempts": 1}, max_pool_connections=8),
+    )
+    s3.create_bucket(Bucket=BUCKET)
+    size = 4 * 1024 * 1024
+    bodies = [bytes([n]) * size for n in range(24)]
+
+    def work(n: int) -> str | None:
+        """One put, delete or get of the shared key; what went wrong, if anything."""
+        try:
+            if n % 3 == 0:
+                s3.delete_object(Bucket=BUCKET, Key="shared")
+            elif n % 3 == 1:
+                s3.put_object(Bucket=BUCKET, Key="shared", Body=bodies[n % len(bodies)])
+            else:
+                body = s3.get_object(Bucket=BUCKET, Key="shared")["Body"].read()
+                if body not in bodies:  # a read sees one whole write, never a torn or empty body
+                    return f"get returned {len(body)} bytes that no put wrote"
+        except FlexibleChecksumError as error:
+            return f"get returned a body other than the one stored: {error}"
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NoSuchKey":
+                return f"{error.response['ResponseMetadata']['HTTPStatusCode']} {error}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        failures = [failure for failure in pool.map(work, range(60)) if failure]
+    assert failures == []
+
+    # The threads are done: one last acknowledged write decides what the object is.
+    if last == "put":
+        s3.put_object(Bucket=BUCKET, Key="shared", Body=b"the last write")
+    else:
+        s3.delete_object(Bucket=BUCKET, Key="shared")
+    rows, files = _stored_rows_and_files(config)
+    assert set(rows) == ({"shared"} if last == "put" else set())
+    assert files == set(rows.values())  # no body without a row, no row without its body
+
+    _restart(config, crash=True)
+
+    s3 = _client(config, "s3")
+    if last == "put":
+        assert s3.get_object(Bucket=BUCKET, Key="shared")["Body"].read() == b"the last write"
+    else:
+        with pytest.raises(ClientError, match="NoSuchKey"):
+            s3.get_object(Bucket=BUCKET, Key="shared")
+        assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 0
+
+
+def test_object_versions_are_listed_before_and_after_restart(config):
+    s3 = _client(config, "s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="data/a.csv", Body=b"1,2\n")
+    s3.put_object(Bucket=BUCKET, Key="data/b.csv", Body=b"3,4,5\n")
+    s3.put_object(Bucket=BUCKET, Key="data/b.csv", Body=b"6\n")
+
+    def versions() -> list[tuple[str, str, int, bool]]:
+        listing = s3.list_object_versions(Bucket=BUCKET, Prefix="data/")
+        return [(v["Key"], v["VersionId"], v["Size"], v["IsLatest"]) for v in listing["Versions"]]
+
+    expected = [("data/a.csv", "null", 4, True), ("data/b.csv", "null", 2, True)]
+    assert versions() == expected
+    _restart(config, crash=False)
+    s3 = _client(config, "s3")
+    assert versions() == expected
+    assert s3.get_object(Bucket=BUCKET, Key="data/b.csv")["Body"].read() == b"6\n"  # listing left it whole
 
 
 def test_training_artifact_and_logs_survive_a_crash(config):

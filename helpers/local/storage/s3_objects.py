@@ -13,6 +13,8 @@ that file. Restored objects get the same reader, so start-up reads metadata, nev
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime as dt
 import hashlib
 import io
@@ -50,12 +52,25 @@ _CHUNK = 1 << 20
 
 
 class StoredBody(io.RawIOBase):
-    """Stands in for moto's per-object buffer: reads the body file on demand, holds nothing."""
+    """Stands in for moto's per-object buffer: reads the body file on demand, holds nothing in memory.
+
+    Before its file is removed (overwrite, delete) the body is pinned: an open descriptor keeps the
+    bytes readable for requests that already hold this version, until the last of them lets it go.
+    Live bodies hold no descriptor, so a bucket of many objects holds no open files.
+    """
 
     def __init__(self, path: Path):
         super().__init__()
         self.path = path
         self._position = 0
+        self._fd: int | None = None
+        self._fd_lock = threading.Lock()
+
+    def pin(self) -> None:
+        """Keep the bytes readable through an open descriptor; call before the file is unlinked."""
+        with self._fd_lock:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDONLY)
 
     def readable(self) -> bool:
         return True
@@ -65,7 +80,8 @@ class StoredBody(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if whence == io.SEEK_END:
-            offset += self.path.stat().st_size
+            with self._fd_lock:
+                offset += os.fstat(self._fd).st_size if self._fd is not None else self.path.stat().st_size
         elif whence == io.SEEK_CUR:
             offset += self._position
         self._position = offset
@@ -74,18 +90,40 @@ class StoredBody(io.RawIOBase):
     def tell(self) -> int:
         return self._position
 
-    def read(self, size: int = -1) -> bytes:
-        try:
-            with self.path.open("rb") as body:
-                body.seek(self._position)
-                data = body.read() if size is None or size < 0 else body.read(size)
-        except FileNotFoundError:  # removed by a concurrent overwrite or delete
-            data = b""
+    def read(self, size: int | None = -1) -> bytes:
+        # A missing file raises (FileNotFoundError): a body must never pass as empty.
+        with self._fd_lock:
+            if self._fd is not None:
+                data = _read_at(self._fd, self._position, size)
+            else:
+                fd = os.open(self.path, os.O_RDONLY)
+                try:
+                    data = _read_at(fd, self._position, size)
+                finally:
+                    os.close(fd)
         self._position += len(data)
         return data
 
     def readall(self) -> bytes:
         return self.read(-1)
+
+    def close(self) -> None:
+        with self._fd_lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+        super().close()
+
+
+def _read_at(fd: int, position: int, size: int | None) -> bytes:
+    """Up to ``size`` bytes (all when negative) of ``fd`` from ``position``, without moving a shared offset."""
+    remaining = os.fstat(fd).st_size - position if size is None or size < 0 else size
+    chunks = []
+    while remaining > 0 and (chunk := os.pread(fd, min(remaining, _CHUNK * 64), position)):
+        chunks.append(chunk)
+        position += len(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 class StoredKey(FakeKey):
@@ -99,6 +137,21 @@ class StoredKey(FakeKey):
         # PutObject, CopyObject and multipart completion set metadata after the key is stored.
         self._store.save_metadata(self)
 
+    def dispose(self, garbage: bool = False) -> None:
+        # The key store removes the body file; the reader closes when no request holds this version,
+        # and multipart parts (which CopyObject shares between keys) go with their last holder.
+        self.disposed = True
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StoredKey:
+        # ListObjectVersions deep-copies every version: share the read-only body (and its lock, so
+        # reads of the shared position stay serial) instead of reading it into memory.
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            shared = name in ("_value_buffer", "lock", "_store", "multipart")
+            clone.__dict__[name] = value if shared else copy.deepcopy(value, memo)
+        return clone
+
 
 class ObjectStore:
     """SQLite rows for buckets and objects, one file per object body under ``<root>/objects``."""
@@ -110,7 +163,9 @@ class ObjectStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
-        self._lock = threading.RLock()
+        # Held while a key store swaps an object's versions and records the change, so memory and
+        # SQLite always agree on which version is current, and in the same order.
+        self.lock = threading.RLock()
 
     def body_path(self, name: str) -> Path:
         return self.objects_dir / name
@@ -118,23 +173,21 @@ class ObjectStore:
     # Buckets
 
     def save_bucket(self, bucket: FakeBucket) -> None:
-        with self._lock:
+        with self.lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO buckets VALUES (?, ?, ?)",
                 (bucket.name, bucket.region_name, bucket.creation_date.isoformat()),
             )
 
     def delete_bucket(self, name: str) -> None:
-        with self._lock:
+        with self.lock:
             self._db.execute("DELETE FROM buckets WHERE name = ?", (name,))
 
     # Objects
 
-    def save_object(self, bucket: str, key: FakeKey) -> None:
-        """Make ``key`` the stored current version of its object (writes its body once)."""
-        if not isinstance(key, StoredKey):
-            self._adopt(key)
-        with self._lock:
+    def save_object(self, bucket: str, key: StoredKey) -> None:
+        """Record ``key`` (already adopted) as the current version of its object."""
+        with self.lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -150,34 +203,46 @@ class ObjectStore:
             )
 
     def save_metadata(self, key: StoredKey) -> None:
-        with self._lock:
+        with self.lock:
             self._db.execute(
                 "UPDATE objects SET metadata = ? WHERE bucket = ? AND key = ? AND body = ?",
                 (json.dumps(dict(key.metadata)), key.bucket_name, key.name, key.body_name),
             )
 
     def delete_object(self, bucket: str, key: str) -> None:
-        with self._lock:
+        with self.lock:
             self._db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
 
     def discard_body(self, key: Any) -> None:
         """Remove the file of a version that left its key store (after the rows say so)."""
         if isinstance(key, StoredKey):
+            with contextlib.suppress(FileNotFoundError):
+                key._value_buffer.pin()  # requests already holding this version still read it
             self.body_path(key.body_name).unlink(missing_ok=True)
+        elif hasattr(key, "dispose"):
+            key.dispose()
 
-    def _adopt(self, key: FakeKey) -> None:
-        """Move a new key's body from moto's buffer to a file of ours and read it from there."""
+    def adopt(self, key: FakeKey) -> None:
+        """Move a new key's body from moto's buffer to a file of ours and read it from there.
+
+        Called before the key is visible to other requests: nobody else can dispose its buffer.
+        """
         name = uuid.uuid4().hex
+        path = self.body_path(name)
         digest = hashlib.md5(usedforsecurity=False) if key._etag is None else None
-        with key.lock, self.body_path(name).open("wb") as out:
-            buffer = key._value_buffer
-            buffer.seek(0)
-            while chunk := buffer.read(_CHUNK):
-                out.write(chunk)
-                if digest is not None:
-                    digest.update(chunk)
-            buffer.close()
-            key._value_buffer = StoredBody(self.body_path(name))
+        try:
+            with key.lock, path.open("wb") as out:
+                buffer = key._value_buffer
+                buffer.seek(0)
+                while chunk := buffer.read(_CHUNK):
+                    out.write(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
+                buffer.close()
+                key._value_buffer = StoredBody(path)
+        except BaseException:
+            path.unlink(missing_ok=True)  # the request fails; leave no body without a row
+            raise
         if digest is not None:
             key._etag = digest.hexdigest()
         key.__class__ = StoredKey
@@ -188,7 +253,7 @@ class ObjectStore:
 
     def restore(self, backend: S3Backend) -> None:
         """Put the stored buckets and objects back into ``backend`` without reading any body."""
-        with self._lock:
+        with self.lock:
             buckets = self._db.execute("SELECT name, region, created FROM buckets").fetchall()
             objects = self._db.execute(
                 "SELECT bucket, key, body, size, etag, last_modified, storage_class, metadata FROM objects"
@@ -246,7 +311,7 @@ class ObjectStore:
                 os.unlink(entry.path)
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             self._db.close()
 
 
@@ -259,24 +324,35 @@ class PersistentKeyStore(_VersionedKeyStore):
         self._bucket = bucket
 
     def setlist(self, key: Any, list_: Any) -> Any:
-        before = list(self.getlist(key, []))
-        super().setlist(key, list_)
-        self._save_current(key)
-        kept = self.getlist(key, [])
-        for version in before:
-            if version not in kept:
-                self._store.discard_body(version)
+        versions = list(list_) if isinstance(list_, (list, tuple)) else [list_]
+        self._adopt_new(versions)
+        with self._store.lock:
+            before = self.getlist(key, [])
+            dict.__setitem__(self, key, versions)
+            self._save_current(key)
+            for version in before:
+                if version not in versions:
+                    self._store.discard_body(version)
 
     def __setitem__(self, key: str, value: Any) -> Any:
-        super().__setitem__(key, value)
-        self._save_current(key)
+        self._adopt_new([value])
+        with self._store.lock:
+            super().__setitem__(key, value)
+            self._save_current(key)
 
     def pop(self, key: str) -> None:  # type: ignore[override]
-        versions = list(self.getlist(key, []))
-        super().pop(key)
-        self._store.delete_object(self._bucket, key)
+        with self._store.lock:
+            versions = self.getlist(key, [])
+            dict.pop(self, key)  # KeyError when absent: moto answers a delete of a missing key from it
+            self._store.delete_object(self._bucket, key)
+            for version in versions:
+                self._store.discard_body(version)
+
+    def _adopt_new(self, versions: list[Any]) -> None:
+        # Outside the lock: copying a body takes long and the new keys are still private.
         for version in versions:
-            self._store.discard_body(version)
+            if isinstance(version, FakeKey) and not isinstance(version, StoredKey):
+                self._store.adopt(version)
 
     def _save_current(self, key: str) -> None:
         current = self.get(key)
