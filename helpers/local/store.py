@@ -11,10 +11,12 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
+
+from .sqlite_file import open_database, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -37,23 +39,11 @@ CREATE TABLE IF NOT EXISTS tags (
 
 class Store:
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = open_database(path, SCHEMA)
         self._lock = threading.RLock()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def insert(self, kind: str, name: str, arn: str, doc: dict[str, Any]) -> bool:
         """Add a resource; False if one of that kind and name already exists."""
@@ -71,14 +61,10 @@ class Store:
             ).fetchone()
         return json.loads(row[0]) if row else None
 
-    def update(
-        self, kind: str, name: str, change: Callable[[dict[str, Any]], None]
-    ) -> dict[str, Any] | None:
+    def update(self, kind: str, name: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any] | None:
         """Apply ``change`` to the stored document in place, atomically; returns the new document."""
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT doc FROM resources WHERE kind = ? AND name = ?", (kind, name)
-            ).fetchone()
+            row = db.execute("SELECT doc FROM resources WHERE kind = ? AND name = ?", (kind, name)).fetchone()
             if row is None:
                 return None
             doc = json.loads(row[0])
@@ -91,9 +77,7 @@ class Store:
 
     def delete(self, kind: str, name: str) -> bool:
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT arn FROM resources WHERE kind = ? AND name = ?", (kind, name)
-            ).fetchone()
+            row = db.execute("SELECT arn FROM resources WHERE kind = ? AND name = ?", (kind, name)).fetchone()
             if row is None:
                 return False
             db.execute("DELETE FROM resources WHERE kind = ? AND name = ?", (kind, name))

@@ -34,6 +34,15 @@ class JobFailure(Exception):
     """Ends the job as Failed with this message as its FailureReason."""
 
 
+def require_output_bucket(bucket: str, field: str, consequence: str) -> None:
+    """JobFailure naming the bucket when the job's output has nowhere to go."""
+    if not moto_backends.bucket_exists(bucket):
+        raise JobFailure(
+            f"ClientError: the S3 bucket '{bucket}' of {field} does not exist, so {consequence}: create the "
+            "bucket (for example with session.default_bucket() or s3.create_bucket) and start the job again."
+        )
+
+
 class TrainingJobRun:
     def __init__(self, service, name: str):
         self.service = service
@@ -243,12 +252,7 @@ class TrainingJobRun:
             for path in sorted((self.root / "model").rglob("*")):
                 tar.add(path, arcname=str(path.relative_to(self.root / "model")))
         location = parse_s3_uri(doc["ModelArtifacts"]["S3ModelArtifacts"], "S3ModelArtifacts")
-        if not moto_backends.bucket_exists(location.bucket):
-            raise JobFailure(
-                f"ClientError: the S3 bucket '{location.bucket}' of OutputDataConfig.S3OutputPath does not "
-                "exist, so the model artifact could not be uploaded: create the bucket (for example with "
-                "session.default_bucket() or s3.create_bucket) and start the job again."
-            )
+        require_output_bucket(location.bucket, "OutputDataConfig.S3OutputPath", "the model artifact could not be uploaded")
         moto_backends.put_object(location.bucket, location.key, buffer.getvalue())
 
     def _finish(self, started: float, status: str, secondary: str, message: str, **fields: Any) -> None:

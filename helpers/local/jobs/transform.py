@@ -16,7 +16,7 @@ from ..moto_backends import parse_s3_uri
 from ..paths import child, remove_tree
 from ..runner import LogSink, ModelServer, ModelServerError
 from .model_data import unpack_model
-from .training import JobFailure
+from .training import JobFailure, require_output_bucket
 
 KIND = "TransformJob"
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
@@ -140,12 +140,7 @@ class TransformJobRun:
 def _check_output_bucket(doc: dict[str, Any]) -> None:
     # Checked before the model server starts: the job could not write a single result.
     output = parse_s3_uri(doc["TransformOutput"]["S3OutputPath"], "S3OutputPath")
-    if not moto_backends.bucket_exists(output.bucket):
-        raise JobFailure(
-            f"ClientError: the S3 bucket '{output.bucket}' of TransformOutput.S3OutputPath does not "
-            "exist, so no results could be written: create the bucket (for example with "
-            "session.default_bucket() or s3.create_bucket) and start the job again."
-        )
+    require_output_bucket(output.bucket, "TransformOutput.S3OutputPath", "no results could be written")
 
 
 def _strategy_env(strategy: str) -> str:

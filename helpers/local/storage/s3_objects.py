@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import os
-import sqlite3
 import threading
 import uuid
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 from moto.s3.models import FakeBucket, FakeKey, S3Backend
 from moto.s3.utils import _VersionedKeyStore
 from moto.utilities.utils import LowercaseDict
+
+from ..sqlite_file import open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -159,10 +160,7 @@ class ObjectStore:
     def __init__(self, root: Path):
         self.objects_dir = root / "objects"
         self.objects_dir.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(root / "s3.sqlite"), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = open_database(root / "s3.sqlite", SCHEMA)
         # Held while a key store swaps an object's versions and records the change, so memory and
         # SQLite always agree on which version is current, and in the same order.
         self.lock = threading.RLock()
