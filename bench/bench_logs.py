@@ -80,7 +80,7 @@ def measure(root: Path, lines: int) -> dict:
             s3.create_bucket(Bucket="bench")
             s3.put_object(Bucket="bench", Key="data/train/train.csv", Body=regression_csv(seed=1).encode())
             s3.put_object(Bucket="bench", Key="data/validation/validation.csv", Body=regression_csv(40, seed=2).encode())
-            pid = int(control.pid_file(config).read_text())
+            pid = control.health(config)["pid"]
             baseline = kib(pid, "VmRSS")
             request = training_request("bench-logs", "bench", num_round="10")
             request["StoppingCondition"] = {"MaxRuntimeInSeconds": 86400}
