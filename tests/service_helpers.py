@@ -139,6 +139,16 @@ def train_model(sm, s3, bucket, key: str, seed: int, **hyperparameters) -> str:
     return model_from_job(sm, job, unique("model"))
 
 
+def single_variant_config(sm, name: str, model: str) -> None:
+    """Endpoint config ``name``: one variant 'A' of ``model`` on one ml.m5.large instance."""
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {"VariantName": "A", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+    )
+
+
 def model_from_job(sm, job: str, model: str) -> str:
     """Wait for training job ``job`` to complete and register its artifact as XGBoost model ``model``."""
     desc = wait_training(sm, job)

@@ -19,7 +19,7 @@ from botocore.config import Config
 
 from helpers.local.config import client_environment
 
-from .service_helpers import processes_in, train_model, unique, wait_for
+from .service_helpers import processes_in, single_variant_config, train_model, unique, wait_for
 
 AWS_CLI = Path(sys.prefix) / "awscli" / "bin" / "aws"
 
@@ -217,12 +217,7 @@ def test_the_aws_cli_works_with_the_printed_environment(service, tmp_path):
 def test_a_model_server_answers_only_the_service(service, sm, s3, bucket):
     model = train_model(sm, s3, bucket, unique("direct-data"), seed=11)
     name = unique("direct")
-    sm.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {"VariantName": "A", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
-        ],
-    )
+    single_variant_config(sm, name, model)
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     try:
         assert (

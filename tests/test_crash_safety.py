@@ -23,6 +23,7 @@ from .service_helpers import (
     XGBOOST_IMAGE,
     processes_in,
     regression_csv,
+    single_variant_config,
     train_model,
     training_request,
     unique,
@@ -251,12 +252,7 @@ def test_endpoint_that_fails_to_start_leaves_no_folder(sm, s3, bucket, service):
         PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{bucket}/crash-broken/model.tar.gz"},
     )
     config = unique("broken-config")
-    sm.create_endpoint_config(
-        EndpointConfigName=config,
-        ProductionVariants=[
-            {"VariantName": "A", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
-        ],
-    )
+    single_variant_config(sm, config, model)
     endpoint = unique("broken-endpoint")
     sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
     assert (

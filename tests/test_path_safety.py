@@ -12,6 +12,7 @@ from helpers.local.config import ROLE_ARN
 from .service_helpers import (
     XGBOOST_IMAGE,
     regression_csv,
+    single_variant_config,
     train_model,
     training_request,
     unique,
@@ -124,12 +125,7 @@ def test_an_endpoint_folder_is_removed_but_nothing_beside_it(service, sm, s3, bu
     neighbour = service.state_dir / "work" / "endpoints" / f"{name}-neighbour"
     neighbour.mkdir(parents=True)
     (neighbour / "keep.txt").write_text("keep")
-    sm.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {"VariantName": "A", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
-        ],
-    )
+    single_variant_config(sm, name, model)
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     assert (
         wait_for(lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus")["EndpointStatus"]
@@ -163,12 +159,7 @@ def test_model_artifact_with_escaping_members_is_unpacked_safely(sm, s3, bucket,
         ExecutionRoleArn=ROLE_ARN,
         PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{bucket}/{key}"},
     )
-    sm.create_endpoint_config(
-        EndpointConfigName=model,
-        ProductionVariants=[
-            {"VariantName": "A", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
-        ],
-    )
+    single_variant_config(sm, model, model)
     sm.create_endpoint(EndpointName=model, EndpointConfigName=model)
     desc = wait_for(lambda: sm.describe_endpoint(EndpointName=model), "EndpointStatus")
     assert desc["EndpointStatus"] == "Failed"
