@@ -79,7 +79,9 @@ def measure(root: Path, lines: int) -> dict:
             sm, s3, logs = client("sagemaker"), client("s3"), client("logs")
             s3.create_bucket(Bucket="bench")
             s3.put_object(Bucket="bench", Key="data/train/train.csv", Body=regression_csv(seed=1).encode())
-            s3.put_object(Bucket="bench", Key="data/validation/validation.csv", Body=regression_csv(40, seed=2).encode())
+            s3.put_object(
+                Bucket="bench", Key="data/validation/validation.csv", Body=regression_csv(40, seed=2).encode()
+            )
             pid = control.health(config)["pid"]
             baseline = kib(pid, "VmRSS")
             request = training_request("bench-logs", "bench", num_round="10")

@@ -200,20 +200,20 @@ def _scalar_problems(shape: Shape, value: Any) -> list[str]:
 
 
 def _length_problems(metadata: dict[str, Any], length: int) -> list[str]:
-    problems = []
-    if "max" in metadata and length > metadata["max"]:
-        problems.append(f"Member must have length less than or equal to {_number(metadata['max'])}")
-    if "min" in metadata and length < metadata["min"]:
-        problems.append(f"Member must have length greater than or equal to {_number(metadata['min'])}")
-    return problems
+    return _bound_problems(metadata, length, "length")
 
 
 def _range_problems(metadata: dict[str, Any], value: float) -> list[str]:
+    return _bound_problems(metadata, value, "value")
+
+
+def _bound_problems(metadata: dict[str, Any], measured: float, noun: str) -> list[str]:
+    """AWS's phrases for a ``min``/``max`` outside which ``measured`` (a length or a value) falls."""
     problems = []
-    if "max" in metadata and value > metadata["max"]:
-        problems.append(f"Member must have value less than or equal to {_number(metadata['max'])}")
-    if "min" in metadata and value < metadata["min"]:
-        problems.append(f"Member must have value greater than or equal to {_number(metadata['min'])}")
+    if "max" in metadata and measured > metadata["max"]:
+        problems.append(f"Member must have {noun} less than or equal to {_number(metadata['max'])}")
+    if "min" in metadata and measured < metadata["min"]:
+        problems.append(f"Member must have {noun} greater than or equal to {_number(metadata['min'])}")
     return problems
 
 
