@@ -59,7 +59,10 @@ def main() -> None:
     args = parser.parse_args()
 
     with running_service() as (config, session):
-        sm, s3 = session.client("sagemaker", endpoint_url=config.url), session.client("s3", endpoint_url=config.url)
+        sm, s3 = (
+            session.client("sagemaker", endpoint_url=config.url),
+            session.client("s3", endpoint_url=config.url),
+        )
         s3.create_bucket(Bucket="bench")
         # Boston-sized data: 227 training rows, 112 validation rows, 13 features.
         channels = {"train": regression_csv(227, 13, seed=1), "validation": regression_csv(112, 13, seed=2)}
@@ -68,10 +71,14 @@ def main() -> None:
         client_side, server_side = [], []
         for i in range(args.jobs):
             name = f"bench-job-{i}"
-            request = training_request(name, "bench", num_round="200", max_depth="5", eta="0.2", early_stopping_rounds="10")
+            request = training_request(
+                name, "bench", num_round="200", max_depth="5", eta="0.2", early_stopping_rounds="10"
+            )
             started = time.perf_counter()
             sm.create_training_job(**request)
-            while (desc := sm.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] == "InProgress":
+            while (desc := sm.describe_training_job(TrainingJobName=name))[
+                "TrainingJobStatus"
+            ] == "InProgress":
                 time.sleep(0.01)
             client_side.append(time.perf_counter() - started)
             assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
@@ -93,7 +100,9 @@ def main() -> None:
                 [sys.executable, "-m", "helpers.course", "--only", f"(Batch Transform) - {name}"],
                 cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-            print(f"  notebook Batch Transform - {name}: {time.perf_counter() - started:.1f} s (incl. kernel start)")
+            print(
+                f"  notebook Batch Transform - {name}: {time.perf_counter() - started:.1f} s (incl. kernel start)"
+            )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,10 @@ def notebooks(root: Path = ROOT, pattern: str | None = None) -> list[Path]:
 def all_results(executed) -> str:
     """Every headline line the notebook printed, one per line."""
     return "\n".join(
-        m.group(0) for cell in executed.cells for o in cell.get("outputs", []) for m in RESULT_LINE.finditer(_text(o))
+        m.group(0)
+        for cell in executed.cells
+        for o in cell.get("outputs", [])
+        for m in RESULT_LINE.finditer(_text(o))
     )
 
 
@@ -72,7 +75,9 @@ def run_notebook(path: Path, output: Path, parameters: dict | None = None) -> Ou
         )
     except Exception as exc:  # papermill keeps the partial notebook: report and go on
         ok = False
-        print(f"    {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else ''}")
+        print(
+            f"    {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else ''}"
+        )
     seconds = time.time() - started
     if output.exists():
         coalesce_streams(output)
@@ -89,7 +94,11 @@ def coalesce_streams(path: Path) -> None:
         merged = []
         for output in cell.get("outputs", []):
             previous = merged[-1] if merged else None
-            if previous and output.output_type == previous.output_type == "stream" and output.name == previous.name:
+            if (
+                previous
+                and output.output_type == previous.output_type == "stream"
+                and output.name == previous.name
+            ):
                 previous.text += output.text
             else:
                 merged.append(output)

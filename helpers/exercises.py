@@ -40,7 +40,9 @@ def exercise_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -
         if is_solution(cell):
             stub = cell.metadata.get("exercise")
             if not stub or "TODO" not in stub:
-                raise ExerciseError(f"{name}, cell {index}: a 'solution' cell needs an 'exercise' stub with a TODO")
+                raise ExerciseError(
+                    f"{name}, cell {index}: a 'solution' cell needs an 'exercise' stub with a TODO"
+                )
             cell.source = stub
             del cell.metadata["exercise"]
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != SOLUTION_TAG]
@@ -87,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {target.relative_to(ROOT)}")
     if args.check and stale:
         names = ", ".join(p.name for p in stale)
-        print(f"Mini-Projects out of date: {names}. Run `make exercises` and commit the result.", file=sys.stderr)
+        print(
+            f"Mini-Projects out of date: {names}. Run `make exercises` and commit the result.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -23,7 +23,9 @@ def check_output(operation_model, parsed: dict[str, Any]) -> None:
         return  # streaming/blob payloads (InvokeEndpoint) are not JSON documents
     report = ParamValidator().validate(body, shape)
     if report.has_errors():
-        raise ShapeMismatch(f"{operation_model.name} response does not match botocore's shape:\n{report.generate_report()}")
+        raise ShapeMismatch(
+            f"{operation_model.name} response does not match botocore's shape:\n{report.generate_report()}"
+        )
 
 
 def validate_every_response(session: boto3.Session) -> None:

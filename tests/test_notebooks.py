@@ -82,9 +82,18 @@ def test_notebook_runs_headless(notebook: Path, service, tmp_path):
 def test_stored_outputs_reproduce(notebook: Path, service):
     result = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
-            "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"),
-            "--nbval-cell-timeout", "600", str(notebook),
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval",
+            "--nbval-sanitize-with",
+            str(ROOT / "tests" / "nbval_sanitize.cfg"),
+            "--nbval-cell-timeout",
+            "600",
+            str(notebook),
         ],  # fmt: skip
         cwd=ROOT,
         env=dict(os.environ),

@@ -27,7 +27,12 @@ def test_plain_boto3_program_trains_transforms_and_reports_bad_hyperparameters(s
     assert "status: Completed" in out
     assert "artifact files: ['xgboost-model']" in out
     assert "transform: Completed" in out
-    predictions = [float(v) for v in out.split("predictions: ")[1].split("\n")[0].strip("[]").replace("'", "").split(", ")]
+    predictions = [
+        float(v)
+        for v in out.split("predictions: ")[1].split("\n")[0].strip("[]").replace("'", "").split(", ")
+    ]
     assert len(predictions) == 2 and abs(predictions[0] - 3.0) < 1.5 and abs(predictions[1] - 10.0) < 2.5
     assert "bad job: Failed" in out and "max_depth" in out.split("bad job:")[1]
-    assert set(client_environment(service)) <= {line.split("=")[0].removeprefix("export ") for line in exported.splitlines()}
+    assert set(client_environment(service)) <= {
+        line.split("=")[0].removeprefix("export ") for line in exported.splitlines()
+    }

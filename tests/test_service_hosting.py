@@ -27,7 +27,9 @@ ROW = "1.0,2.0,3.0,4.0"
 @pytest.fixture(scope="module")
 def models(sm, s3, bucket):
     """Two models that answer the same row differently (num_round 1 vs 30), so a switch shows."""
-    return train_model(sm, s3, bucket, "hosting-a", 10, num_round="1"), train_model(sm, s3, bucket, "hosting-b", 10, num_round="30")
+    return train_model(sm, s3, bucket, "hosting-a", 10, num_round="1"), train_model(
+        sm, s3, bucket, "hosting-b", 10, num_round="30"
+    )
 
 
 def _config(sm, variants: list[tuple[str, str, int, float]]) -> str:
@@ -35,7 +37,13 @@ def _config(sm, variants: list[tuple[str, str, int, float]]) -> str:
     sm.create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[
-            {"VariantName": v, "ModelName": m, "InitialInstanceCount": n, "InstanceType": "ml.m5.large", "InitialVariantWeight": w}
+            {
+                "VariantName": v,
+                "ModelName": m,
+                "InitialInstanceCount": n,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": w,
+            }
             for v, m, n, w in variants
         ],
     )
@@ -66,16 +74,27 @@ def runtime(boto):
 
 def test_endpoint_lifecycle_and_describe(sm, runtime, models):
     config = _config(sm, [("AllTraffic", models[0], 2, 1.0)])
-    assert sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["InitialInstanceCount"] == 2
+    assert (
+        sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0][
+            "InitialInstanceCount"
+        ]
+        == 2
+    )
     endpoint = unique("endpoint")
     sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
     assert sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] in ("Creating", "InService")
     desc = _wait_endpoint(sm, endpoint)
     assert desc["EndpointStatus"] == "InService"
     variant = desc["ProductionVariants"][0]
-    assert (variant["VariantName"], variant["CurrentInstanceCount"], variant["CurrentWeight"]) == ("AllTraffic", 2, 1.0)
+    assert (variant["VariantName"], variant["CurrentInstanceCount"], variant["CurrentWeight"]) == (
+        "AllTraffic",
+        2,
+        1.0,
+    )
     assert endpoint in [e["EndpointName"] for e in sm.list_endpoints(NameContains=endpoint)["Endpoints"]]
-    assert config in [c["EndpointConfigName"] for c in sm.list_endpoint_configs(NameContains=config)["EndpointConfigs"]]
+    assert config in [
+        c["EndpointConfigName"] for c in sm.list_endpoint_configs(NameContains=config)["EndpointConfigs"]
+    ]
 
     value, variant_name = _predict(runtime, endpoint)
     assert variant_name == "AllTraffic" and isinstance(value, float)
@@ -106,7 +125,14 @@ def test_hosting_errors(sm, runtime, models):
     with pytest.raises(ClientError) as error:
         sm.create_endpoint_config(
             EndpointConfigName=config,
-            ProductionVariants=[{"VariantName": "A", "ModelName": models[0], "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+            ProductionVariants=[
+                {
+                    "VariantName": "A",
+                    "ModelName": models[0],
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
         )
     assert "already existing" in error.value.response["Error"]["Message"]
     endpoint = _deploy(sm, config)
@@ -136,7 +162,10 @@ def test_weighted_routing_and_target_variant(sm, runtime, models):
 
     sm.update_endpoint_weights_and_capacities(
         EndpointName=endpoint,
-        DesiredWeightsAndCapacities=[{"VariantName": "A", "DesiredWeight": 0.0}, {"VariantName": "B", "DesiredInstanceCount": 2}],
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "A", "DesiredWeight": 0.0},
+            {"VariantName": "B", "DesiredInstanceCount": 2},
+        ],
     )
     desc = _wait_endpoint(sm, endpoint)
     by_name = {v["VariantName"]: v for v in desc["ProductionVariants"]}

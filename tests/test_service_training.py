@@ -14,7 +14,9 @@ from .service_helpers import regression_csv, training_request, unique, wait_trai
 @pytest.fixture(scope="module")
 def data(s3, bucket):
     s3.put_object(Bucket=bucket, Key="data/train/train.csv", Body=regression_csv(seed=1).encode())
-    s3.put_object(Bucket=bucket, Key="data/validation/validation.csv", Body=regression_csv(40, seed=2).encode())
+    s3.put_object(
+        Bucket=bucket, Key="data/validation/validation.csv", Body=regression_csv(40, seed=2).encode()
+    )
     return bucket
 
 
@@ -44,7 +46,9 @@ def test_training_log_is_in_cloudwatch_with_per_round_metrics(sm, boto, data):
     sm.create_training_job(**training_request(name, data, num_round="5"))
     wait_training(sm, name)
     logs = boto.client("logs")
-    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{name}/")
+    streams = logs.describe_log_streams(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{name}/"
+    )
     assert len(streams["logStreams"]) == 1
     events = logs.get_log_events(
         logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=streams["logStreams"][0]["logStreamName"]
@@ -73,7 +77,9 @@ def test_missing_channel_data_fails_job_naming_the_channel(sm, data):
 
 def test_unknown_image_fails_job_with_clear_reason(sm, data):
     name = unique("image")
-    sm.create_training_job(**training_request(name, data, image="123.dkr.ecr.us-east-1.amazonaws.com/my-own:latest"))
+    sm.create_training_job(
+        **training_request(name, data, image="123.dkr.ecr.us-east-1.amazonaws.com/my-own:latest")
+    )
     desc = wait_training(sm, name)
     assert desc["TrainingJobStatus"] == "Failed"
     assert "my-own" in desc["FailureReason"] and "sagemaker-xgboost" in desc["FailureReason"]
@@ -127,7 +133,9 @@ def test_list_training_jobs_filters_sorts_and_pages(sm, data):
         wait_training(sm, name)
     found = sm.list_training_jobs(NameContains=prefix, SortBy="Name", SortOrder="Ascending", MaxResults=2)
     assert [s["TrainingJobName"] for s in found["TrainingJobSummaries"]] == names[:2]
-    rest = sm.list_training_jobs(NameContains=prefix, SortBy="Name", SortOrder="Ascending", NextToken=found["NextToken"])
+    rest = sm.list_training_jobs(
+        NameContains=prefix, SortBy="Name", SortOrder="Ascending", NextToken=found["NextToken"]
+    )
     assert [s["TrainingJobName"] for s in rest["TrainingJobSummaries"]] == names[2:]
     assert sm.list_training_jobs(NameContains=prefix, StatusEquals="Failed")["TrainingJobSummaries"] == []
 
@@ -138,7 +146,10 @@ def test_tags_round_trip(sm, data):
     request["Tags"] = [{"Key": "course", "Value": "boston"}]
     arn = sm.create_training_job(**request)["TrainingJobArn"]
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": "lesson", "Value": "1"}])
-    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "course", "Value": "boston"}, {"Key": "lesson", "Value": "1"}]
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [
+        {"Key": "course", "Value": "boston"},
+        {"Key": "lesson", "Value": "1"},
+    ]
     sm.delete_tags(ResourceArn=arn, TagKeys=["course"])
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "lesson", "Value": "1"}]
     wait_training(sm, name)

@@ -70,7 +70,10 @@ def deployed(service, sm, s3, bucket, tmp_path_factory) -> dict[str, str]:
     features, _, vocabulary = imdb.bag_of_words(words)
     split = imdb.split_train_validation(features, data.train_labels)
     prefix = unique("webapp")
-    for channel, rows, labels in (("train", split.train_X, split.train_y), ("validation", split.val_X, split.val_y)):
+    for channel, rows, labels in (
+        ("train", split.train_X, split.train_y),
+        ("validation", split.val_X, split.val_y),
+    ):
         path = imdb.write_csv(folder / f"{channel}.csv", rows, labels)
         s3.put_object(Bucket=bucket, Key=f"{prefix}/{channel}/{channel}.csv", Body=path.read_bytes())
     vocabulary_file = folder / "vocabulary.json"
@@ -82,8 +85,14 @@ def deployed(service, sm, s3, bucket, tmp_path_factory) -> dict[str, str]:
         AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
         RoleArn=ROLE_ARN,
         HyperParameters={
-            "objective": "binary:logistic", "num_round": "100", "early_stopping_rounds": "10",
-            "max_depth": "5", "eta": "0.2", "gamma": "4", "min_child_weight": "6", "subsample": "0.8",
+            "objective": "binary:logistic",
+            "num_round": "100",
+            "early_stopping_rounds": "10",
+            "max_depth": "5",
+            "eta": "0.2",
+            "gamma": "4",
+            "min_child_weight": "6",
+            "subsample": "0.8",
         },  # fmt: skip
         InputDataConfig=[csv_channel(c, f"s3://{bucket}/{prefix}/{c}") for c in ("train", "validation")],
         OutputDataConfig={"S3OutputPath": f"s3://{bucket}/{prefix}/output"},
@@ -94,7 +103,12 @@ def deployed(service, sm, s3, bucket, tmp_path_factory) -> dict[str, str]:
     sm.create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": name,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
         ],
     )
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
@@ -250,7 +264,11 @@ def test_server_turns_requests_into_proxy_events():
 def test_server_errors_and_binary_bodies():
     def handler(event, context):
         if event["isBase64Encoded"]:
-            return {"statusCode": 200, "body": base64.b64encode(b"\xff\x00").decode(), "isBase64Encoded": True}
+            return {
+                "statusCode": 200,
+                "body": base64.b64encode(b"\xff\x00").decode(),
+                "isBase64Encoded": True,
+            }
         raise RuntimeError("boom")
 
     with WebAppServer(handler) as app:
@@ -314,7 +332,9 @@ def test_server_serves_the_page_and_the_real_handler(configured):
         status, headers, page = request(app.url)
         assert status == 200 and headers["Content-Type"].startswith("text/html")
         assert b"<textarea" in page and b'"predict"' in page
-        status, headers, answer = request(app.api_url, NEGATIVE.encode(), "POST", {"Content-Type": "text/plain"})
+        status, headers, answer = request(
+            app.api_url, NEGATIVE.encode(), "POST", {"Content-Type": "text/plain"}
+        )
         assert status == 200 and json.loads(answer)["sentiment"] == "NEGATIVE"
         assert headers["Access-Control-Allow-Origin"] == "*"
         status, _, answer = request(app.api_url, b"", "POST")

@@ -15,7 +15,13 @@ from helpers.webapp.aws import BASIC_EXECUTION_POLICY, INVOKE_POLICY_NAME, delet
 NAME = "sentiment-test-endpoint"
 INVOKE = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint", "Resource": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/x"}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "sagemaker:InvokeEndpoint",
+            "Resource": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/x",
+        }
+    ],
 }
 
 
@@ -25,7 +31,9 @@ def boto_session(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # AWSLambdaBasicExecutionRole exists on AWS
     with mock_aws():
-        yield boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        yield boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
 
 
 def _role(session: boto3.Session) -> str:
@@ -47,7 +55,11 @@ def _zip() -> bytes:
 def test_deletes_the_whole_web_app(boto_session):
     role_arn = _role(boto_session)
     boto_session.client("lambda").create_function(
-        FunctionName=NAME, Runtime="python3.11", Handler="lambda_function.lambda_handler", Role=role_arn, Code={"ZipFile": _zip()}
+        FunctionName=NAME,
+        Runtime="python3.11",
+        Handler="lambda_function.lambda_handler",
+        Role=role_arn,
+        Code={"ZipFile": _zip()},
     )
     apigateway = boto_session.client("apigateway")
     apigateway.create_rest_api(name=NAME)

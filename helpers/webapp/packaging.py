@@ -56,9 +56,22 @@ def build_lambda_package(
         python_version = runtime.removeprefix("python")
         subprocess.run(
             [
-                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "--target", str(staging), "--platform", PLATFORM, "--implementation", "cp",
-                "--python-version", python_version, "--only-binary=:all:", *dependency_pins(),
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(staging),
+                "--platform",
+                PLATFORM,
+                "--implementation",
+                "cp",
+                "--python-version",
+                python_version,
+                "--only-binary=:all:",
+                *dependency_pins(),
             ],  # fmt: skip
             check=True,
         )

@@ -108,7 +108,11 @@ def _request_handler(handler: Handler) -> type[BaseHTTPRequestHandler]:
             path = urlsplit(self.path).path
             if path in ("/", "/index.html"):
                 # A relative URL: the page calls the API on whatever host served it.
-                self._send(HTTPStatus.OK, {"Content-Type": "text/html; charset=utf-8"}, render_page("predict").encode())
+                self._send(
+                    HTTPStatus.OK,
+                    {"Content-Type": "text/html; charset=utf-8"},
+                    render_page("predict").encode(),
+                )
             elif path == API_PATH:
                 self._invoke()  # the handler decides what a GET means (like API Gateway's ANY)
             else:

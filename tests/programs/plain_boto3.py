@@ -35,11 +35,15 @@ def train(name, **hyperparameters):
         AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
         RoleArn=ROLE,
         HyperParameters={"num_round": "50", "objective": "reg:squarederror", **hyperparameters},
-        InputDataConfig=[{
-            "ChannelName": "train",
-            "ContentType": "libsvm",
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/libsvm/train/"}},
-        }],
+        InputDataConfig=[
+            {
+                "ChannelName": "train",
+                "ContentType": "libsvm",
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/libsvm/train/"}
+                },
+            }
+        ],
         OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/models"},
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 600},
@@ -71,10 +75,15 @@ sm.create_transform_job(
     TransformOutput={"S3OutputPath": f"s3://{BUCKET}/predictions"},
     TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
 )
-while (desc := sm.describe_transform_job(TransformJobName="plain-program-transform"))["TransformJobStatus"] == "InProgress":
+while (desc := sm.describe_transform_job(TransformJobName="plain-program-transform"))[
+    "TransformJobStatus"
+] == "InProgress":
     time.sleep(0.2)
 print("transform:", desc["TransformJobStatus"], desc.get("FailureReason", ""))
-print("predictions:", s3.get_object(Bucket=BUCKET, Key="predictions/rows.libsvm.out")["Body"].read().decode().split())
+print(
+    "predictions:",
+    s3.get_object(Bucket=BUCKET, Key="predictions/rows.libsvm.out")["Body"].read().decode().split(),
+)
 
 bad = train("plain-program-bad-job", max_depth="-1")
 print("bad job:", bad["TrainingJobStatus"], "|", bad["FailureReason"])

@@ -17,12 +17,19 @@ CONFIG = "EndpointConfig"
 
 
 def get_endpoint_config(service, name: str) -> dict[str, Any]:
-    not_found = ValidationException(f'Could not find endpoint configuration "{service.arn("endpoint-config", name)}".')
+    not_found = ValidationException(
+        f'Could not find endpoint configuration "{service.arn("endpoint-config", name)}".'
+    )
     return get_resource(service, CONFIG, name, not_found)
 
 
 def get_endpoint(service, name: str) -> dict[str, Any]:
-    return get_resource(service, ENDPOINT, name, ValidationException(f'Could not find endpoint "{service.arn("endpoint", name)}".'))
+    return get_resource(
+        service,
+        ENDPOINT,
+        name,
+        ValidationException(f'Could not find endpoint "{service.arn("endpoint", name)}".'),
+    )
 
 
 def _models_of(service, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -40,7 +47,9 @@ def create_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
                 f"Variant {spec['VariantName']}: set InitialInstanceCount (serverless variants are not supported locally)."
             )
         if spec["InitialInstanceCount"] < 1:
-            raise ValidationException(f"Variant {spec['VariantName']}: InitialInstanceCount must be at least 1.")
+            raise ValidationException(
+                f"Variant {spec['VariantName']}: InitialInstanceCount must be at least 1."
+            )
         variants.append({**spec, "InitialVariantWeight": float(spec.get("InitialVariantWeight", 1.0))})
     names = [v["VariantName"] for v in variants]
     if len(set(names)) != len(names):
@@ -80,7 +89,9 @@ def delete_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
     # As on AWS, a config that an endpoint uses can be deleted; the endpoint keeps serving.
     name = params["EndpointConfigName"]
     if not service.store.delete(CONFIG, name):
-        raise ValidationException(f'Could not find endpoint configuration "{service.arn("endpoint-config", name)}".')
+        raise ValidationException(
+            f'Could not find endpoint configuration "{service.arn("endpoint-config", name)}".'
+        )
     return {}
 
 
@@ -120,7 +131,9 @@ def list_endpoints(service, params: dict[str, Any]) -> dict[str, Any]:
         params,
         name_key="EndpointName",
         status_key="EndpointStatus",
-        summary=lambda d: pick(d, "EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus"),
+        summary=lambda d: pick(
+            d, "EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus"
+        ),
         result_key="Endpoints",
     )
 
@@ -128,13 +141,15 @@ def list_endpoints(service, params: dict[str, Any]) -> dict[str, Any]:
 def _require_in_service(doc: dict[str, Any]) -> None:
     if doc["EndpointStatus"] != "InService":
         raise ValidationException(
-            f"Cannot update in-progress endpoint \"{doc['EndpointArn']}\" (status {doc['EndpointStatus']}): "
+            f'Cannot update in-progress endpoint "{doc["EndpointArn"]}" (status {doc["EndpointStatus"]}): '
             "wait until it is InService."
         )
 
 
 def _mark_updating(service, name: str) -> None:
-    service.store.update(ENDPOINT, name, lambda d: d.update(EndpointStatus="Updating", LastModifiedTime=now()))
+    service.store.update(
+        ENDPOINT, name, lambda d: d.update(EndpointStatus="Updating", LastModifiedTime=now())
+    )
 
 
 @operation("UpdateEndpoint")
@@ -145,10 +160,14 @@ def update_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
     config = get_endpoint_config(service, params["EndpointConfigName"])
     models = _models_of(service, config)
     retain = params.get("RetainAllVariantProperties", False)
-    counts = {v["VariantName"]: v["DesiredInstanceCount"] for v in doc["ProductionVariants"]} if retain else None
+    counts = (
+        {v["VariantName"]: v["DesiredInstanceCount"] for v in doc["ProductionVariants"]} if retain else None
+    )
     with quotas.LOCK:
         # The new fleet replaces this endpoint's instances; the other endpoints keep theirs.
-        quotas.check_endpoint(service, quotas.variant_instances(config["ProductionVariants"], counts), replacing=name)
+        quotas.check_endpoint(
+            service, quotas.variant_instances(config["ProductionVariants"], counts), replacing=name
+        )
         _mark_updating(service, name)
     service.endpoints.update(name, config, models, retain=retain)
     return {"EndpointArn": doc["EndpointArn"]}
@@ -166,7 +185,9 @@ def update_endpoint_weights_and_capacities(service, params: dict[str, Any]) -> d
         if change.get("DesiredInstanceCount", 1) < 1 or change.get("DesiredWeight", 0) < 0:
             raise ValidationException("DesiredInstanceCount must be at least 1 and DesiredWeight at least 0.")
     with quotas.LOCK:
-        quotas.check_endpoint(service, _rescaled(service, doc, params["DesiredWeightsAndCapacities"]), replacing=name)
+        quotas.check_endpoint(
+            service, _rescaled(service, doc, params["DesiredWeightsAndCapacities"]), replacing=name
+        )
         _mark_updating(service, name)
     service.endpoints.update_weights_and_capacities(name, params["DesiredWeightsAndCapacities"])
     return {"EndpointArn": doc["EndpointArn"]}
@@ -175,7 +196,9 @@ def update_endpoint_weights_and_capacities(service, params: dict[str, Any]) -> d
 def _rescaled(service, doc: dict[str, Any], changes: list[dict[str, Any]]) -> Any:
     """The endpoint's instances by type once ``DesiredWeightsAndCapacities`` are applied."""
     counts = {v["VariantName"]: v["DesiredInstanceCount"] for v in doc["ProductionVariants"]}
-    counts.update({c["VariantName"]: c["DesiredInstanceCount"] for c in changes if "DesiredInstanceCount" in c})
+    counts.update(
+        {c["VariantName"]: c["DesiredInstanceCount"] for c in changes if "DesiredInstanceCount" in c}
+    )
     return quotas.endpoint_instances(service, {**doc, "ProductionVariants": [
         {"VariantName": name, "DesiredInstanceCount": count} for name, count in counts.items()
     ]})  # fmt: skip
@@ -185,6 +208,8 @@ def _rescaled(service, doc: dict[str, Any], changes: list[dict[str, Any]]) -> An
 def delete_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
     name = params["EndpointName"]
     get_endpoint(service, name)
-    service.store.update(ENDPOINT, name, lambda d: d.update(EndpointStatus="Deleting", LastModifiedTime=now()))
+    service.store.update(
+        ENDPOINT, name, lambda d: d.update(EndpointStatus="Deleting", LastModifiedTime=now())
+    )
     service.endpoints.delete(name)
     return {}

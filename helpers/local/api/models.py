@@ -16,7 +16,9 @@ KIND = "Model"
 
 
 def get_model(service, name: str) -> dict[str, Any]:
-    return get_resource(service, KIND, name, ValidationException(f'Could not find model "{service.arn("model", name)}".'))
+    return get_resource(
+        service, KIND, name, ValidationException(f'Could not find model "{service.arn("model", name)}".')
+    )
 
 
 def primary_container(doc: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +28,9 @@ def primary_container(doc: dict[str, Any]) -> dict[str, Any]:
 @operation("CreateModel")
 def create_model(service, params: dict[str, Any]) -> dict[str, Any]:
     name = params["ModelName"]
-    containers = [params["PrimaryContainer"]] if "PrimaryContainer" in params else params.get("Containers", [])
+    containers = (
+        [params["PrimaryContainer"]] if "PrimaryContainer" in params else params.get("Containers", [])
+    )
     if len(containers) != 1:
         raise ValidationException(
             "The local service hosts models with exactly one container: pass PrimaryContainer."

@@ -58,7 +58,9 @@ def _check_channels(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return filled
 
 
-def training_job_document(service, params: dict[str, Any], tuning_job_arn: str | None = None) -> dict[str, Any]:
+def training_job_document(
+    service, params: dict[str, Any], tuning_job_arn: str | None = None
+) -> dict[str, Any]:
     """The DescribeTrainingJob document of a job about to start (also used by tuning jobs)."""
     name = params["TrainingJobName"]
     algorithm = dict(params["AlgorithmSpecification"])
@@ -68,7 +70,9 @@ def training_job_document(service, params: dict[str, Any], tuning_job_arn: str |
             "marketplace algorithms, which the local service does not have)."
         )
     algorithm.setdefault("EnableSageMakerMetricsTimeSeries", False)
-    check_metric_definitions(algorithm.get("MetricDefinitions", []), "AlgorithmSpecification.MetricDefinitions")
+    check_metric_definitions(
+        algorithm.get("MetricDefinitions", []), "AlgorithmSpecification.MetricDefinitions"
+    )
     output = dict(params["OutputDataConfig"])
     output_path = parse_s3_uri(output["S3OutputPath"], "OutputDataConfig.S3OutputPath")
     output.setdefault("KmsKeyId", "")  # the SDK's Estimator.attach reads it unconditionally
@@ -156,5 +160,7 @@ def stop_training_job(service, params: dict[str, Any]) -> dict[str, Any]:
     get_training_job(service, name)
     status = request_stop(service, name, "Stopping the training job")
     if status != "InProgress":
-        raise ValidationException(f"The training job '{name}' is {status}; only an InProgress job can be stopped.")
+        raise ValidationException(
+            f"The training job '{name}' is {status}; only an InProgress job can be stopped."
+        )
     return {}

@@ -18,7 +18,9 @@ KIND = "TransformJob"
 
 
 def get_transform_job(service, name: str) -> dict[str, Any]:
-    return get_resource(service, KIND, name, ValidationException(f"Could not find requested job with name {name}."))
+    return get_resource(
+        service, KIND, name, ValidationException(f"Could not find requested job with name {name}.")
+    )
 
 
 @operation("CreateTransformJob")
@@ -86,8 +88,14 @@ def list_transform_jobs(service, params: dict[str, Any]) -> dict[str, Any]:
         name_key="TransformJobName",
         status_key="TransformJobStatus",
         summary=lambda d: pick(
-            d, "TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime",
-            "LastModifiedTime", "TransformJobStatus", "FailureReason",
+            d,
+            "TransformJobName",
+            "TransformJobArn",
+            "CreationTime",
+            "TransformEndTime",
+            "LastModifiedTime",
+            "TransformJobStatus",
+            "FailureReason",
         ),  # fmt: skip
         result_key="TransformJobSummaries",
     )

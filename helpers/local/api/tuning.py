@@ -27,7 +27,9 @@ DEFAULT_PAGE_SIZE = 10  # ListTrainingJobsForHyperParameterTuningJob's default M
 
 
 def get_tuning_job(service, name: str) -> dict[str, Any]:
-    return get_resource(service, KIND, name, ResourceNotFound(f"Amazon SageMaker can't find a tuning job with name {name}."))
+    return get_resource(
+        service, KIND, name, ResourceNotFound(f"Amazon SageMaker can't find a tuning job with name {name}.")
+    )
 
 
 @operation("CreateHyperParameterTuningJob")

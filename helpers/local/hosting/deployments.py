@@ -24,7 +24,9 @@ DRAIN_TIMEOUT_SECONDS = 65  # a little over the model time limit
 MONITOR_INTERVAL_SECONDS = 0.5
 
 
-def variant_summaries(config: dict[str, Any], fleet: Fleet | None, weights: dict[str, float] | None = None) -> list[dict[str, Any]]:
+def variant_summaries(
+    config: dict[str, Any], fleet: Fleet | None, weights: dict[str, float] | None = None
+) -> list[dict[str, Any]]:
     """``ProductionVariants`` as DescribeEndpoint shows them."""
     now = time.time()
     summaries = []
@@ -42,7 +44,9 @@ def variant_summaries(config: dict[str, Any], fleet: Fleet | None, weights: dict
             "DesiredInstanceCount": count,
         }
         if image:
-            summary["DeployedImages"] = [{"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": now}]
+            summary["DeployedImages"] = [
+                {"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": now}
+            ]
         summaries.append(summary)
     return summaries
 
@@ -71,9 +75,15 @@ class EndpointManager:
 
         self.store.update(ENDPOINT, endpoint, change)
 
-    def _build(self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]],
-               counts: dict[str, int] | None = None, weights: dict[str, float] | None = None,
-               model_dirs: dict[str, Path] | None = None) -> Fleet:
+    def _build(
+        self,
+        endpoint: str,
+        config: dict[str, Any],
+        models: dict[str, dict[str, Any]],
+        counts: dict[str, int] | None = None,
+        weights: dict[str, float] | None = None,
+        model_dirs: dict[str, Path] | None = None,
+    ) -> Fleet:
         try:
             fleet = Fleet(endpoint, config, models, child(self.root, endpoint), self.service.region)
         except UnsafePath as exc:
@@ -93,7 +103,9 @@ class EndpointManager:
         fleet.remove_files()
         return False
 
-    def _remember(self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]], fleet: Fleet) -> None:
+    def _remember(
+        self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]], fleet: Fleet
+    ) -> None:
         record = {"EndpointConfig": config, "Models": models, "ModelDirs": fleet.model_dirs()}
         if not self.store.update(DEPLOYMENT, endpoint, lambda d: d.update(record)):
             self.store.insert(DEPLOYMENT, endpoint, f"deployment/{endpoint}", record)
@@ -113,11 +125,15 @@ class EndpointManager:
                     return
                 self.router.activate(endpoint, fleet)
                 self._remember(endpoint, config, models, fleet)
-                self._set(endpoint, EndpointStatus="InService", ProductionVariants=variant_summaries(config, fleet))
+                self._set(
+                    endpoint, EndpointStatus="InService", ProductionVariants=variant_summaries(config, fleet)
+                )
 
         self.service.start_background(f"create-endpoint-{endpoint}", work)
 
-    def update(self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]], retain: bool) -> None:
+    def update(
+        self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]], retain: bool
+    ) -> None:
         def work() -> None:
             with self._lock(endpoint):
                 old = self.router.fleets.get(endpoint)
@@ -129,7 +145,11 @@ class EndpointManager:
                     fleet = self._build(endpoint, config, models, counts, weights)
                 except FleetError as exc:
                     # Roll back: the old fleet never stopped serving.
-                    self._set(endpoint, EndpointStatus="InService", FailureReason=f"Update failed and was rolled back: {exc}")
+                    self._set(
+                        endpoint,
+                        EndpointStatus="InService",
+                        FailureReason=f"Update failed and was rolled back: {exc}",
+                    )
                     return
                 if not self._wanted(endpoint, fleet):
                     return
@@ -152,7 +172,9 @@ class EndpointManager:
                 fleet = self.router.fleets.get(endpoint)
                 deployment = self.store.get(DEPLOYMENT, endpoint)
                 if fleet is None or deployment is None:
-                    self._set(endpoint, EndpointStatus="Failed", FailureReason="The endpoint has no running fleet.")
+                    self._set(
+                        endpoint, EndpointStatus="Failed", FailureReason="The endpoint has no running fleet."
+                    )
                     return
                 try:
                     for change in desired:
@@ -164,7 +186,11 @@ class EndpointManager:
                 except FleetError as exc:
                     self._set(endpoint, EndpointStatus="InService", FailureReason=f"Update failed: {exc}")
                     return
-                self._set(endpoint, EndpointStatus="InService", ProductionVariants=variant_summaries(deployment["EndpointConfig"], fleet))
+                self._set(
+                    endpoint,
+                    EndpointStatus="InService",
+                    ProductionVariants=variant_summaries(deployment["EndpointConfig"], fleet),
+                )
 
         self.service.start_background(f"scale-endpoint-{endpoint}", work)
 
@@ -218,14 +244,24 @@ class EndpointManager:
             with self._lock(endpoint):
                 dirs = {name: Path(path) for name, path in deployment["ModelDirs"].items()}
                 try:
-                    fleet = self._build(endpoint, deployment["EndpointConfig"], deployment["Models"], model_dirs=dirs)
+                    fleet = self._build(
+                        endpoint, deployment["EndpointConfig"], deployment["Models"], model_dirs=dirs
+                    )
                 except FleetError as exc:
-                    self._set(endpoint, EndpointStatus="Failed", FailureReason=f"Could not restart after a service restart: {exc}")
+                    self._set(
+                        endpoint,
+                        EndpointStatus="Failed",
+                        FailureReason=f"Could not restart after a service restart: {exc}",
+                    )
                     return
                 if not self._wanted(endpoint, fleet):
                     return
                 self.router.activate(endpoint, fleet)
-                self._set(endpoint, EndpointStatus="InService", ProductionVariants=variant_summaries(deployment["EndpointConfig"], fleet))
+                self._set(
+                    endpoint,
+                    EndpointStatus="InService",
+                    ProductionVariants=variant_summaries(deployment["EndpointConfig"], fleet),
+                )
 
         self.service.start_background(f"restore-endpoint-{endpoint}", work)
 
@@ -239,7 +275,9 @@ class EndpointManager:
                     if self.router.fleets.get(endpoint) is fleet:
                         replaced = fleet.replace_dead_instances()
                         if replaced:
-                            log.warning("endpoint %s: replaced %d model server(s) that stopped", endpoint, replaced)
+                            log.warning(
+                                "endpoint %s: replaced %d model server(s) that stopped", endpoint, replaced
+                            )
                 finally:
                     lock.release()
 

@@ -64,7 +64,14 @@ class Variant:
 
 
 class Fleet:
-    def __init__(self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]], root: Path, region: str):
+    def __init__(
+        self,
+        endpoint: str,
+        config: dict[str, Any],
+        models: dict[str, dict[str, Any]],
+        root: Path,
+        region: str,
+    ):
         self.endpoint = endpoint
         self.config_name = config["EndpointConfigName"]
         self.region = region
@@ -100,7 +107,11 @@ class Fleet:
                     unpack_model(variant.model_data_url, variant.ml_root / "model")
             total = sum(v.desired_count for v in self.variants.values())
             with ThreadPoolExecutor(max_workers=max(1, total)) as pool:
-                started = [pool.submit(self._start_instance, v) for v in self.variants.values() for _ in range(v.desired_count)]
+                started = [
+                    pool.submit(self._start_instance, v)
+                    for v in self.variants.values()
+                    for _ in range(v.desired_count)
+                ]
                 for future in started:
                     future.result()
         except Exception as exc:
@@ -111,13 +122,17 @@ class Fleet:
 
     def _start_instance(self, variant: Variant) -> Instance:
         instance_id = f"i-{uuid.uuid4().hex[:17]}"
-        sink = LogSink(self.region, f"/aws/sagemaker/Endpoints/{self.endpoint}", f"{variant.name}/{instance_id}")
+        sink = LogSink(
+            self.region, f"/aws/sagemaker/Endpoints/{self.endpoint}", f"{variant.name}/{instance_id}"
+        )
         server = ModelServer(variant.module, variant.ml_root, sink.write, variant.environment)
         try:
             server.wait_until_healthy()
         except ModelServerError as exc:
             server.stop()
-            raise FleetError(f"The model server for variant {variant.name} failed its health check: {exc}") from exc
+            raise FleetError(
+                f"The model server for variant {variant.name} failed its health check: {exc}"
+            ) from exc
         instance = Instance(server, instance_id)
         with self._lock:
             variant.instances = [*variant.instances, instance]  # copy-on-write: the router reads lock-free

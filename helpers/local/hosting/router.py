@@ -47,7 +47,9 @@ class Router:
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False)
         return self._session
 
-    async def invoke(self, endpoint: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, dict[str, str]]:
+    async def invoke(
+        self, endpoint: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes, dict[str, str]]:
         fleet = self.fleets.get(endpoint)
         if fleet is None:
             return _error(400, "ValidationError", f"Endpoint {endpoint} of account {ACCOUNT_ID} not found.")
@@ -56,10 +58,18 @@ class Router:
             variant = fleet.variants.get(target)
             if variant is None:
                 names = ", ".join(fleet.variants)
-                return _error(400, "ValidationError", f"Target variant {target} does not exist on endpoint {endpoint}; its variants are: {names}.")
+                return _error(
+                    400,
+                    "ValidationError",
+                    f"Target variant {target} does not exist on endpoint {endpoint}; its variants are: {names}.",
+                )
         else:
             variants = [v for v in fleet.variants.values() if v.weight > 0] or list(fleet.variants.values())
-            variant = variants[0] if len(variants) == 1 else random.choices(variants, [v.weight for v in variants])[0]
+            variant = (
+                variants[0]
+                if len(variants) == 1
+                else random.choices(variants, [v.weight for v in variants])[0]
+            )
         forward = {k: headers[k] for k in _FORWARDED if k in headers}
         fleet.in_flight += 1
         try:
@@ -67,7 +77,9 @@ class Router:
         finally:
             fleet.in_flight -= 1
 
-    async def _forward(self, endpoint: str, variant, headers: dict[str, str], body: bytes) -> tuple[int, bytes, dict[str, str]]:
+    async def _forward(
+        self, endpoint: str, variant, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes, dict[str, str]]:
         deadline = time.monotonic() + REPLACEMENT_WAIT_SECONDS
         while True:
             instance = variant.pick_instance()
@@ -79,7 +91,9 @@ class Router:
                 continue
             try:
                 async with self._client().post(
-                    f"http://127.0.0.1:{instance.port}/invocations", data=body, headers={**headers, **instance.server.auth_header}
+                    f"http://127.0.0.1:{instance.port}/invocations",
+                    data=body,
+                    headers={**headers, **instance.server.auth_header},
                 ) as response:
                     payload = await response.read()
                     status = response.status
@@ -90,7 +104,13 @@ class Router:
                 instance.unreachable = True
                 continue
             except TimeoutError:
-                return _model_error(endpoint, variant.name, 0, f"The model did not answer within {MODEL_TIMEOUT_SECONDS} s.", self.region)
+                return _model_error(
+                    endpoint,
+                    variant.name,
+                    0,
+                    f"The model did not answer within {MODEL_TIMEOUT_SECONDS} s.",
+                    self.region,
+                )
             if status >= 400:
                 message = payload.decode(errors="replace").strip()
                 return _model_error(endpoint, variant.name, status, message, self.region)
@@ -98,7 +118,11 @@ class Router:
             if attributes:
                 out["x-amzn-sagemaker-custom-attributes"] = attributes
             return status, payload, out
-        return _error(503, "ServiceUnavailable", f"No healthy instance of variant {variant.name} on endpoint {endpoint}; try again in a moment.")
+        return _error(
+            503,
+            "ServiceUnavailable",
+            f"No healthy instance of variant {variant.name} on endpoint {endpoint}; try again in a moment.",
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -110,7 +134,9 @@ def _error(status: int, code: str, message: str, **fields: Any) -> tuple[int, by
     return status, body, {"content-type": "application/json", "x-amzn-errortype": code}
 
 
-def _model_error(endpoint: str, variant: str, status: int, message: str, region: str) -> tuple[int, bytes, dict[str, str]]:
+def _model_error(
+    endpoint: str, variant: str, status: int, message: str, region: str
+) -> tuple[int, bytes, dict[str, str]]:
     log_group = f"/aws/sagemaker/Endpoints/{endpoint}"
     return _error(
         424,

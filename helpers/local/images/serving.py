@@ -113,7 +113,11 @@ class ModelServerApp:
             return
         path, method = scope["path"], scope["method"]
         if path != "/ping" and not self._caller_is_the_service(scope):
-            status, body, content_type = 403, b"This model server answers the local SageMaker service only.", _TEXT
+            status, body, content_type = (
+                403,
+                b"This model server answers the local SageMaker service only.",
+                _TEXT,
+            )
         elif path == "/invocations" and method == "POST":
             status, body, content_type = await self._invoke(scope, receive)
         elif path == "/ping" and method in ("GET", "HEAD"):

@@ -252,7 +252,9 @@ class TrainingJobRun:
             for path in sorted((self.root / "model").rglob("*")):
                 tar.add(path, arcname=str(path.relative_to(self.root / "model")))
         location = parse_s3_uri(doc["ModelArtifacts"]["S3ModelArtifacts"], "S3ModelArtifacts")
-        require_output_bucket(location.bucket, "OutputDataConfig.S3OutputPath", "the model artifact could not be uploaded")
+        require_output_bucket(
+            location.bucket, "OutputDataConfig.S3OutputPath", "the model artifact could not be uploaded"
+        )
         moto_backends.put_object(location.bucket, location.key, buffer.getvalue())
 
     def _finish(self, started: float, status: str, secondary: str, message: str, **fields: Any) -> None:
@@ -295,7 +297,9 @@ def _input_data_config(doc: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def request_stop(service, name: str, message: str, reason: str | None = None, run: TrainingJobRun | None = None) -> str:
+def request_stop(
+    service, name: str, message: str, reason: str | None = None, run: TrainingJobRun | None = None
+) -> str:
     """Move an InProgress training job to Stopping and stop its container.
 
     Returns the status the job had; only an InProgress job is changed. The check and the change

@@ -135,7 +135,9 @@ class HyperParameterTuningJobRun:
                 return
             # Held from the check to the start, so no other request takes the instances between.
             with quotas.LOCK:
-                resources = self.plan.definitions[number].training_job_request("quota-check", {})["ResourceConfig"]
+                resources = self.plan.definitions[number].training_job_request("quota-check", {})[
+                    "ResourceConfig"
+                ]
                 if not quotas.training_job_fits(self.service, resources):
                     return  # as on SageMaker, the next training job waits until instances are free
                 tuned = strategy.suggest(local_index)
