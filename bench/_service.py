@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from helpers.local import control  # noqa: E402
-from helpers.local.config import ServiceConfig, load_config  # noqa: E402
+from helpers.local.core.config import ServiceConfig, load_config  # noqa: E402
 from tests.service_helpers import session_for, signed_headers  # noqa: E402,F401 (re-exported for the benches)
 
 

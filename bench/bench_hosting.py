@@ -25,8 +25,8 @@ import numpy as np
 from _service import ROOT, percentiles, running_service, signed_headers
 
 sys.path.insert(0, str(ROOT))
-from helpers.local.config import ROLE_ARN  # noqa: E402
-from helpers.local.signature import SignatureVerifier, SignedRequest  # noqa: E402
+from helpers.local.core.config import ROLE_ARN  # noqa: E402
+from helpers.local.gateway.signature import SignatureVerifier, SignedRequest  # noqa: E402
 from tests.service_helpers import XGBOOST_IMAGE, regression_csv, training_request  # noqa: E402
 
 ROW = "0.00632,18.0,2.31,0.0,0.538,6.575,65.2,4.09,1.0,296.0,15.3,396.9,4.98"

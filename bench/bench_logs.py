@@ -59,7 +59,7 @@ def measure(root: Path, lines: int) -> dict:
     import boto3
 
     from helpers.local import control
-    from helpers.local.config import client_environment, load_config
+    from helpers.local.core.config import client_environment, load_config
     from tests.service_helpers import regression_csv, training_request
 
     with tempfile.TemporaryDirectory() as state:

@@ -55,7 +55,7 @@ def measure(stored_mb: int, log_lines: int) -> dict[str, float]:
     import boto3
 
     from helpers.local import control
-    from helpers.local.config import load_config
+    from helpers.local.core.config import load_config
 
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as state:

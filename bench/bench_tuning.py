@@ -51,7 +51,7 @@ def upload_boston(s3, bucket: str) -> None:
 
 
 def tuning_request(name: str, bucket: str, strategy: str, jobs: int, parallel: int) -> dict:
-    from helpers.local.config import ROLE_ARN
+    from helpers.local.core.config import ROLE_ARN
 
     channel = lambda c: csv_channel(c, f"s3://{bucket}/boston/{c}.csv")  # noqa: E731
     return {

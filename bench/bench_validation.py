@@ -20,7 +20,7 @@ from _service import ROOT
 sys.path.insert(0, str(ROOT))
 from botocore.validate import ParamValidator  # noqa: E402
 
-from helpers.local import protocol  # noqa: E402
+from helpers.local.core import protocol  # noqa: E402
 from tests.service_helpers import csv_channel, training_request  # noqa: E402
 
 

@@ -12,6 +12,6 @@ for _name in ("sagemaker.config", "sagemaker.telemetry", "botocore.configprovide
 
 def connect(mode: str | None = None):
     """Return ``(sagemaker.Session, role)`` for AWS or the local service; see ``helpers.connection``."""
-    from .connection import connect as _connect
+    from helpers.connection import connect as _connect
 
     return _connect(mode)

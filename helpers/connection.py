@@ -14,9 +14,9 @@ from pathlib import Path
 import boto3
 import sagemaker
 
-from .local import control
-from .local.config import ACCOUNT_ID, ROLE_ARN, client_environment, load_config
-from .local_session import LocalServiceSession
+from helpers.local import control
+from helpers.local.core.config import ACCOUNT_ID, ROLE_ARN, client_environment, load_config
+from helpers.local_session import LocalServiceSession
 
 MODE_VARIABLE = "SAGEMAKER_COURSE_MODE"
 MODES = ("aws", "local")

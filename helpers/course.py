@@ -134,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-dir", default=str(ROOT / "build"))
     args = parser.parse_args(argv)
 
-    from .local import control
-    from .local.config import load_config
+    from helpers.local import control
+    from helpers.local.core.config import load_config
 
     # Chosen through the environment rather than an injected parameter cell, so notebooks stored
     # in place keep `mode = None` and still pick AWS on a notebook instance.

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from helpers.local import control
-from helpers.local.config import ServiceConfig, client_environment, load_config
+from helpers.local.core.config import ServiceConfig, client_environment, load_config
 
 from .shapes import validate_every_response
 

@@ -17,7 +17,7 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from helpers.local.config import client_environment
+from helpers.local.core.config import client_environment
 
 from .service_helpers import processes_in, single_variant_config, train_model, unique, wait_for
 
@@ -56,7 +56,7 @@ def test_credentials_are_private_to_the_state_folder(service, tmp_path):
     assert env["AWS_ACCESS_KEY_ID"].startswith("AKIA") and len(env["AWS_SECRET_ACCESS_KEY"]) >= 32
     assert json.loads(credentials.read_text())["AccessKeyId"] == env["AWS_ACCESS_KEY_ID"]
     # Another state folder is another service with other credentials.
-    from helpers.local.config import load_config
+    from helpers.local.core.config import load_config
 
     other = client_environment(load_config(1, tmp_path / "other"))
     assert other["AWS_ACCESS_KEY_ID"] != env["AWS_ACCESS_KEY_ID"]
@@ -341,7 +341,7 @@ def test_a_bucket_named_endpoints_is_still_s3(s3):
 
 def test_a_service_on_the_port_with_another_state_folder_is_not_used(service, tmp_path):
     from helpers.local import control
-    from helpers.local.config import load_config
+    from helpers.local.core.config import load_config
 
     impostor_for = load_config(service.port, tmp_path / "mine")
     with pytest.raises(control.ServiceStartError, match="not the one of"):
@@ -349,8 +349,8 @@ def test_a_service_on_the_port_with_another_state_folder_is_not_used(service, tm
 
 
 def test_credentials_readable_by_others_are_refused(tmp_path):
-    from helpers.local.config import load_config
-    from helpers.local.credentials import UnsafeStateFolder
+    from helpers.local.core.config import load_config
+    from helpers.local.core.credentials import UnsafeStateFolder
 
     config = load_config(1, tmp_path / "state")
     client_environment(config)

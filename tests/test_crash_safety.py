@@ -15,8 +15,8 @@ import boto3
 import pytest
 
 from helpers.local import control
-from helpers.local.config import ROLE_ARN, client_environment, load_config
-from helpers.local.process_ledger import ChildLedger
+from helpers.local.containers.process_ledger import ChildLedger
+from helpers.local.core.config import ROLE_ARN, client_environment, load_config
 
 from .conftest import free_port
 from .service_helpers import (
@@ -287,7 +287,7 @@ def test_a_second_service_on_the_same_state_folder_is_refused(tmp_path):
 
 
 def test_a_stop_under_way_when_the_service_died_ends_as_a_stop():
-    from helpers.local.lifecycle import add_transition, fail_interrupted
+    from helpers.local.jobs.lifecycle import add_transition, fail_interrupted
 
     doc = {"TrainingJobStatus": "Stopping", "TrainingStartTime": 1.0}
     add_transition(doc, "Training", "Training in progress")

@@ -8,7 +8,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from helpers.local.config import ROLE_ARN
+from helpers.local.core.config import ROLE_ARN
 
 from .service_helpers import XGBOOST_IMAGE, regression_csv, training_request, unique, wait_for
 from .test_service_tuning import tuning_request

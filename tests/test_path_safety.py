@@ -7,7 +7,7 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from helpers.local.config import ROLE_ARN
+from helpers.local.core.config import ROLE_ARN
 
 from .service_helpers import (
     XGBOOST_IMAGE,

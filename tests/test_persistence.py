@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, FlexibleChecksumError
 
 from helpers.local import control
-from helpers.local.config import ServiceConfig, load_config
+from helpers.local.core.config import ServiceConfig, load_config
 
 from .conftest import free_port
 from .service_helpers import regression_csv, session_for, training_request, wait_training, wait_until

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers.local.config import client_environment
+from helpers.local.core.config import client_environment
 
 
 def test_plain_boto3_program_trains_transforms_and_reports_bad_hyperparameters(service, tmp_path):

@@ -21,14 +21,14 @@ from botocore.config import Config
 from botocore.credentials import Credentials as BotocoreCredentials
 from botocore.exceptions import ClientError
 
-from helpers.local import protocol
-from helpers.local.access import AccessGuard
-from helpers.local.config import ROLE_ARN, ServiceConfig
-from helpers.local.credentials import Credentials
-from helpers.local.errors import SerializationException, ServiceError, ValidationException
-from helpers.local.gateway import MAX_CONTROL_PLANE_BODY, Gateway
+from helpers.local.core import protocol
+from helpers.local.core.config import ROLE_ARN, ServiceConfig
+from helpers.local.core.credentials import Credentials
+from helpers.local.core.errors import SerializationException, ServiceError, ValidationException
+from helpers.local.gateway.access import AccessGuard
+from helpers.local.gateway.app import MAX_CONTROL_PLANE_BODY, Gateway
+from helpers.local.gateway.signature import SignatureVerifier
 from helpers.local.hosting.router import MAX_PAYLOAD
-from helpers.local.signature import SignatureVerifier
 
 from .service_helpers import XGBOOST_IMAGE, csv_channel, signed_headers, training_request, unique
 

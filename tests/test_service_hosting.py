@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers.local.config import ROLE_ARN
+from helpers.local.core.config import ROLE_ARN
 
 from .service_helpers import (
     XGBOOST_IMAGE,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpers.local import control
-from helpers.local.config import ROLE_ARN, load_config
+from helpers.local.core.config import ROLE_ARN, load_config
 
 from .conftest import free_port
 from .service_helpers import (

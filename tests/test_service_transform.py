@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers.local.config import ROLE_ARN
+from helpers.local.core.config import ROLE_ARN
 
 from .service_helpers import (
     XGBOOST_IMAGE,

@@ -14,11 +14,11 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+from helpers.local.api.service import Service
 from helpers.local.api.tuning import describe_tuning_job
-from helpers.local.config import ROLE_ARN
-from helpers.local.errors import ValidationException
-from helpers.local.service import Service
-from helpers.local.store import Store
+from helpers.local.core.config import ROLE_ARN
+from helpers.local.core.errors import ValidationException
+from helpers.local.store.resources import Store
 from helpers.local.tuning.bayesian import BayesianSearch
 from helpers.local.tuning.early_stopping import MedianStoppingRule
 from helpers.local.tuning.hyperband import HyperbandResource, HyperbandRule

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from helpers.datasets import imdb
-from helpers.local.config import ROLE_ARN
+from helpers.local.core.config import ROLE_ARN
 from helpers.webapp import (
     WebAppServer,
     build_lambda_package,

@@ -9,9 +9,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import control
-from .config import ServiceConfig, client_environment, load_config
-from .credentials import UnsafeStateFolder
+from helpers.local import control
+from helpers.local.core.config import ServiceConfig, client_environment, load_config
+from helpers.local.core.credentials import UnsafeStateFolder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(command: str, config: ServiceConfig) -> int:
     if command == "serve":
-        from .server import serve
+        from helpers.local.server import serve
 
         serve(config)
     elif command == "start":

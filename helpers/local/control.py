@@ -15,11 +15,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .config import ServiceConfig
-from .credentials import ensure_private_folder, health_proof
-from .gateway import HEALTH_PATH
-from .process_ledger import is_same_process, process_start_time
-from .version import code_fingerprint
+from helpers.local.containers.process_ledger import is_same_process, process_start_time
+from helpers.local.core.config import ServiceConfig
+from helpers.local.core.credentials import ensure_private_folder, health_proof
+from helpers.local.core.version import code_fingerprint
+from helpers.local.gateway.app import HEALTH_PATH
 
 
 class ServiceStartError(RuntimeError):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .errors import ValidationException
-from .images import UnknownImageError, resolve_image
+from helpers.local.core.errors import ValidationException
+from helpers.local.images import UnknownImageError, resolve_image
 
 
 def check_image(image_uri: str, field: str) -> str:

@@ -10,13 +10,13 @@ from typing import IO
 
 import uvicorn
 
-from . import moto_backends
-from .access import AccessGuard
-from .config import HOST, ServiceConfig
-from .credentials import ensure_private_folder
-from .gateway import Gateway
-from .service import Service
-from .signature import SignatureVerifier
+from helpers.local.api.service import Service
+from helpers.local.aws import backends as moto_backends
+from helpers.local.core.config import HOST, ServiceConfig
+from helpers.local.core.credentials import ensure_private_folder
+from helpers.local.gateway.access import AccessGuard
+from helpers.local.gateway.app import Gateway
+from helpers.local.gateway.signature import SignatureVerifier
 
 
 def hold_state_folder(config: ServiceConfig) -> IO[str] | None:

@@ -6,10 +6,10 @@
 * ``build_lambda_package`` -- the zip file to upload to AWS Lambda.
 """
 
-from .packaging import HANDLER, RUNTIME, build_lambda_package
-from .page import render_page, write_page
-from .proxy import http_response, proxy_event
-from .server import WebAppServer
+from helpers.webapp.packaging import HANDLER, RUNTIME, build_lambda_package
+from helpers.webapp.page import render_page, write_page
+from helpers.webapp.proxy import http_response, proxy_event
+from helpers.webapp.server import WebAppServer
 
 __all__ = [
     "HANDLER",

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
-from . import lambda_function
+from helpers.webapp import lambda_function
 
 RUNTIME = "python3.12"  # the Lambda runtime the package is built for
 HANDLER = "lambda_function.lambda_handler"

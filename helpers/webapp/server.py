@@ -27,8 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from .page import render_page
-from .proxy import MalformedProxyResponse, http_response, proxy_event
+from helpers.webapp.page import render_page
+from helpers.webapp.proxy import MalformedProxyResponse, http_response, proxy_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 API_PATH = "/predict"
@@ -57,7 +57,7 @@ class WebAppServer:
 
     def __init__(self, handler: Handler | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         if handler is None:
-            from .lambda_function import lambda_handler as handler
+            from helpers.webapp.lambda_function import lambda_handler as handler
         self.handler = handler
         self.host = host
         self.port = port

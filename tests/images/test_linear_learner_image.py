@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers.local.images import algorithm_metrics, objective_type, resolve_image
-from helpers.local.images.container import run_training
+from helpers.local.images.toolkit.container import run_training
 
 from .conftest import (
     csv_channels,
@@ -185,8 +185,8 @@ def test_serving_answers_csv_and_json_with_scores(trained):
 
 
 def test_unsupported_default_accept_stops_the_model_loading(trained, monkeypatch):
-    from helpers.local.images.container import AlgorithmError
     from helpers.local.images.linear_learner.serve import load_handler
+    from helpers.local.images.toolkit.container import AlgorithmError
 
     root, _ = trained
     monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "text/csv")

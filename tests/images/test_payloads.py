@@ -7,8 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from helpers.local.images.payloads import LARGE_CSV_BYTES, parse_csv, parse_json_instances, parse_jsonlines
-from helpers.local.images.serving import InvocationError
+from helpers.local.images.toolkit.payloads import (
+    LARGE_CSV_BYTES,
+    parse_csv,
+    parse_json_instances,
+    parse_jsonlines,
+)
+from helpers.local.images.toolkit.serving import InvocationError
 
 
 def bad_request(parse, body: bytes) -> str:

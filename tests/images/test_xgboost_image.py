@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpers.local.images import UnknownImageError, algorithm_metrics, objective_type, resolve_image
-from helpers.local.images.container import run_training
+from helpers.local.images.toolkit.container import run_training
 
 from .conftest import (
     csv_channels,
@@ -320,7 +320,7 @@ def test_early_stopping_without_validation_trains_every_round(tmp_path, train_ro
 
 
 def test_default_accept_from_the_environment_is_checked_when_the_model_loads(trained, monkeypatch, capsys):
-    from helpers.local.images.container import run_serving
+    from helpers.local.images.toolkit.container import run_serving
     from helpers.local.images.xgboost.serve import load_handler
 
     root, _ = trained
@@ -329,7 +329,7 @@ def test_default_accept_from_the_environment_is_checked_when_the_model_loads(tra
     assert content_type == "application/json" and "predictions" in json.loads(body)
 
     monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "text/plain")
-    monkeypatch.setattr("helpers.local.images.serving.serve", lambda handler: None)  # never block
+    monkeypatch.setattr("helpers.local.images.toolkit.serving.serve", lambda handler: None)  # never block
     assert run_serving(MODULE, root) == 1
     log = capsys.readouterr().out
     assert "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT='text/plain' is not a supported response type" in log

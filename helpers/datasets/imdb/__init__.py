@@ -17,9 +17,9 @@ Environment: ``IMDB_SOURCE`` (URL, archive path or ``fallback``) and ``COURSE_DA
 (cache root; files go to ``$COURSE_DATA_DIR/imdb``).
 """
 
-from .cache import cache_dir
-from .corpus import Review, read_reviews
-from .download import (
+from helpers.datasets.imdb.cache import cache_dir
+from helpers.datasets.imdb.corpus import Review, read_reviews
+from helpers.datasets.imdb.download import (
     OFFICIAL_MD5,
     OFFICIAL_URL,
     ImdbChecksumError,
@@ -28,9 +28,9 @@ from .download import (
     ImdbOfflineError,
     download,
 )
-from .drift import make_new_data
-from .fallback import FALLBACK_ARCHIVE
-from .features import (
+from helpers.datasets.imdb.drift import make_new_data
+from helpers.datasets.imdb.fallback import FALLBACK_ARCHIVE
+from helpers.datasets.imdb.features import (
     BagOfWords,
     Split,
     bag_of_words,
@@ -41,9 +41,9 @@ from .features import (
     split_train_validation,
     write_csv,
 )
-from .load import ImdbData, load_imdb
-from .preprocess import preprocess_reviews, review_to_words, strip_html
-from .stopwords import ENGLISH_STOP_WORDS
+from helpers.datasets.imdb.load import ImdbData, load_imdb
+from helpers.datasets.imdb.preprocess import preprocess_reviews, review_to_words, strip_html
+from helpers.datasets.imdb.stopwords import ENGLISH_STOP_WORDS
 
 __all__ = [
     "ENGLISH_STOP_WORDS",

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from .fallback import FALLBACK_ARCHIVE, generate_reviews, write_archive
-from .load import load_imdb
-from .preprocess import preprocess_reviews
+from helpers.datasets.imdb.fallback import FALLBACK_ARCHIVE, generate_reviews, write_archive
+from helpers.datasets.imdb.load import load_imdb
+from helpers.datasets.imdb.preprocess import preprocess_reviews
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir, read_pickle, write_pickle
+from helpers.datasets.imdb.cache import cache_dir, read_pickle, write_pickle
 
 # Bump when what is read (or how) changes, so cached extracts are ignored.
 READER_VERSION = "2"

@@ -23,8 +23,8 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import fallback_phrases as P
-from .corpus import Review
+from helpers.datasets.imdb import fallback_phrases as P
+from helpers.datasets.imdb.corpus import Review
 
 FALLBACK_ARCHIVE = Path(__file__).parent / "data" / "fallback_reviews.tar.gz"
 REVIEWS_PER_FOLDER = 300

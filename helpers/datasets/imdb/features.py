@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from .preprocess import review_to_words
+from helpers.datasets.imdb.preprocess import review_to_words
 
 VOCABULARY_SIZE = 5000
 VALIDATION_SHARE = 0.4  # 10,000 of the 25,000 training reviews, as in the course

@@ -26,9 +26,9 @@ from typing import Literal
 
 import numpy as np
 
-from .cache import cache_dir
-from .corpus import Review, read_reviews, read_reviews_cached, to_arrays
-from .download import (
+from helpers.datasets.imdb.cache import cache_dir
+from helpers.datasets.imdb.corpus import Review, read_reviews, read_reviews_cached, to_arrays
+from helpers.datasets.imdb.download import (
     LOCAL_COPY_HINT,
     OFFICIAL_MD5,
     OFFICIAL_URL,
@@ -39,7 +39,7 @@ from .download import (
     download,
     md5sum,
 )
-from .fallback import FALLBACK_ARCHIVE
+from helpers.datasets.imdb.fallback import FALLBACK_ARCHIVE
 
 OFFICIAL_NAME = "aclImdb_v1.tar.gz"
 

@@ -31,8 +31,8 @@ from bs4 import BeautifulSoup
 from nltk.stem.porter import PorterStemmer
 from tqdm import tqdm
 
-from .cache import cache_dir, read_pickle, write_pickle
-from .stopwords import ENGLISH_STOP_WORDS
+from helpers.datasets.imdb.cache import cache_dir, read_pickle, write_pickle
+from helpers.datasets.imdb.stopwords import ENGLISH_STOP_WORDS
 
 # Part of the cache key: change it whenever the steps above change.
 PREPROCESS_VERSION = "1"

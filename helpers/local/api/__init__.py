@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from helpers.local.api.service import Service
 
 Handler = Callable[["Service", dict[str, Any]], dict[str, Any]]
 OPERATIONS: dict[str, Handler] = {}
@@ -22,4 +22,4 @@ def operation(name: str) -> Callable[[Handler], Handler]:
 
 def load_all() -> None:
     # Importing the modules registers their operations.
-    from . import hosting, models, tags, training, transform, tuning  # noqa: F401
+    from helpers.local.api import hosting, models, tags, training, transform, tuning  # noqa: F401

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import quotas
-from ..errors import ValidationException
-from ..hosting.deployments import ENDPOINT, variant_summaries
-from ..service import now
-from . import operation
-from .listing import list_page, pick
-from .models import get_model
-from .resources import create_resource, get_resource
+from helpers.local.api import operation
+from helpers.local.api.listing import list_page, pick
+from helpers.local.api.models import get_model
+from helpers.local.api.resources import create_resource, get_resource
+from helpers.local.api.service import now
+from helpers.local.core.errors import ValidationException
+from helpers.local.hosting.deployments import ENDPOINT, variant_summaries
+from helpers.local.jobs import quotas
 
 CONFIG = "EndpointConfig"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from ..errors import ValidationException
+from helpers.local.core.errors import ValidationException
 
 T = TypeVar("T")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ValidationException
-from ..images_check import check_image
-from ..moto_backends import parse_s3_uri
-from ..service import now
-from . import operation
-from .listing import list_page, pick
-from .resources import create_resource, get_resource
+from helpers.local.api import operation
+from helpers.local.api.listing import list_page, pick
+from helpers.local.api.resources import create_resource, get_resource
+from helpers.local.api.service import now
+from helpers.local.aws.backends import parse_s3_uri
+from helpers.local.core.errors import ValidationException
+from helpers.local.images_check import check_image
 
 KIND = "Model"
 

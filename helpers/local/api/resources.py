@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ServiceError
+from helpers.local.core.errors import ServiceError
 
 
 def get_resource(service, kind: str, name: str, not_found: ServiceError) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ValidationException
-from . import operation
-from .listing import paginate
+from helpers.local.api import operation
+from helpers.local.api.listing import paginate
+from helpers.local.core.errors import ValidationException
 
 
 def _require(service, arn: str) -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import quotas
-from ..errors import ResourceInUse, ValidationException
-from ..jobs.training import TrainingJobRun, request_stop
-from ..lifecycle import add_transition
-from ..metrics import check_metric_definitions
-from ..moto_backends import parse_s3_uri
-from ..service import now
-from . import operation
-from .listing import list_page, pick
-from .resources import create_resource, get_resource
+from helpers.local.api import operation
+from helpers.local.api.listing import list_page, pick
+from helpers.local.api.resources import create_resource, get_resource
+from helpers.local.api.service import now
+from helpers.local.aws.backends import parse_s3_uri
+from helpers.local.containers.metrics import check_metric_definitions
+from helpers.local.core.errors import ResourceInUse, ValidationException
+from helpers.local.jobs import quotas
+from helpers.local.jobs.lifecycle import add_transition
+from helpers.local.jobs.training import TrainingJobRun, request_stop
 
 KIND = "TrainingJob"
 SUPPORTED_DATA_TYPES = {"S3Prefix"}

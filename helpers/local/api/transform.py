@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import quotas
-from ..errors import ResourceInUse, ValidationException
-from ..jobs.transform import TransformJobRun
-from ..moto_backends import parse_s3_uri
-from ..service import now
-from . import operation
-from .listing import list_page, pick
-from .models import get_model
-from .resources import create_resource, get_resource
+from helpers.local.api import operation
+from helpers.local.api.listing import list_page, pick
+from helpers.local.api.models import get_model
+from helpers.local.api.resources import create_resource, get_resource
+from helpers.local.api.service import now
+from helpers.local.aws.backends import parse_s3_uri
+from helpers.local.core.errors import ResourceInUse, ValidationException
+from helpers.local.jobs import quotas
+from helpers.local.jobs.transform import TransformJobRun
 
 KIND = "TransformJob"
 

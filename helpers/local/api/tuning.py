@@ -11,17 +11,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .. import quotas
-from ..errors import ResourceInUse, ResourceNotFound, ValidationException
-from ..jobs.tuning import KIND, TERMINAL, TRIALS, HyperParameterTuningJobRun, objective_value
-from ..metrics import check_metric_definitions
-from ..service import now
-from ..tuning.objective import jobs_not_improving
-from ..tuning.plan import TuningPlan, describe_document
-from . import operation
-from .listing import list_page, paginate, pick
-from .resources import get_resource
-from .training import training_job_document
+from helpers.local.api import operation
+from helpers.local.api.listing import list_page, paginate, pick
+from helpers.local.api.resources import get_resource
+from helpers.local.api.service import now
+from helpers.local.api.training import training_job_document
+from helpers.local.containers.metrics import check_metric_definitions
+from helpers.local.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from helpers.local.jobs import quotas
+from helpers.local.jobs.tuning import KIND, TERMINAL, TRIALS, HyperParameterTuningJobRun, objective_value
+from helpers.local.tuning.objective import jobs_not_improving
+from helpers.local.tuning.plan import TuningPlan, describe_document
 
 DEFAULT_PAGE_SIZE = 10  # ListTrainingJobsForHyperParameterTuningJob's default MaxResults
 

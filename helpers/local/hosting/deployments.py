@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..paths import UnsafePath, child, remove_tree
-from .fleet import Fleet, FleetError
-from .router import Router
+from helpers.local.core.paths import UnsafePath, child, remove_tree
+from helpers.local.hosting.fleet import Fleet, FleetError
+from helpers.local.hosting.router import Router
 
 log = logging.getLogger("helpers.local.hosting")
 ENDPOINT = "Endpoint"

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..images import resolve_image
-from ..jobs.model_data import unpack_model
-from ..paths import child, remove_tree
-from ..runner import LogSink, ModelServer, ModelServerError
+from helpers.local.containers.model_data import unpack_model
+from helpers.local.containers.runner import LogSink, ModelServer, ModelServerError
+from helpers.local.core.paths import child, remove_tree
+from helpers.local.images import resolve_image
 
 
 class FleetError(Exception):

@@ -15,8 +15,8 @@ from typing import Any
 
 import aiohttp
 
-from ..config import ACCOUNT_ID
-from .fleet import Fleet
+from helpers.local.core.config import ACCOUNT_ID
+from helpers.local.hosting.fleet import Fleet
 
 # InvokeEndpoint's payload limit; the gateway refuses a larger body before reading it whole.
 MAX_PAYLOAD = 6 * 1024 * 1024

@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import moto_backends
-from ..config import stop_grace_seconds
-from ..images import UnknownImageError, algorithm_metrics, resolve_image
-from ..lifecycle import INTERRUPTED_REASON, add_transition, close_transitions
-from ..metrics import MetricScraper
-from ..moto_backends import parse_s3_uri
-from ..paths import UnsafePath, child, inside, relative_key_path, remove_tree
-from ..runner import Container, LogSink
+from helpers.local.aws import backends as moto_backends
+from helpers.local.aws.backends import parse_s3_uri
+from helpers.local.containers.metrics import MetricScraper
+from helpers.local.containers.runner import Container, LogSink
+from helpers.local.core.config import stop_grace_seconds
+from helpers.local.core.paths import UnsafePath, child, inside, relative_key_path, remove_tree
+from helpers.local.images import UnknownImageError, algorithm_metrics, resolve_image
+from helpers.local.jobs.lifecycle import INTERRUPTED_REASON, add_transition, close_transitions
 
 log = logging.getLogger("helpers.local.jobs")
 KIND = "TrainingJob"

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import moto_backends
-from ..images import UnknownImageError, resolve_image
-from ..lifecycle import INTERRUPTED_REASON
-from ..moto_backends import parse_s3_uri
-from ..paths import child, remove_tree
-from ..runner import LogSink, ModelServer, ModelServerError
-from .model_data import unpack_model
-from .training import JobFailure, require_output_bucket
+from helpers.local.aws import backends as moto_backends
+from helpers.local.aws.backends import parse_s3_uri
+from helpers.local.containers.model_data import unpack_model
+from helpers.local.containers.runner import LogSink, ModelServer, ModelServerError
+from helpers.local.core.paths import child, remove_tree
+from helpers.local.images import UnknownImageError, resolve_image
+from helpers.local.jobs.lifecycle import INTERRUPTED_REASON
+from helpers.local.jobs.training import JobFailure, require_output_bucket
 
 KIND = "TransformJob"
 LOG_GROUP = "/aws/sagemaker/TransformJobs"

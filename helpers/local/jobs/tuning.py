@@ -16,12 +16,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import quotas
-from ..api.training import start_training_job, training_job_document
-from ..tuning.objective import jobs_not_improving
-from ..tuning.plan import DefinitionPlan, TuningPlan
-from ..tuning.strategies import SearchStrategy
-from .training import request_stop
+from helpers.local.api.training import start_training_job, training_job_document
+from helpers.local.jobs import quotas
+from helpers.local.jobs.training import request_stop
+from helpers.local.tuning.objective import jobs_not_improving
+from helpers.local.tuning.plan import DefinitionPlan, TuningPlan
+from helpers.local.tuning.strategies import SearchStrategy
 
 log = logging.getLogger("helpers.local")
 

@@ -18,8 +18,14 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from .ranges import REVERSE_LOGARITHMIC, CategoricalRange, ContinuousRange, IntegerRange, ParameterRange
-from .strategies import SearchStrategy
+from helpers.local.tuning.ranges import (
+    REVERSE_LOGARITHMIC,
+    CategoricalRange,
+    ContinuousRange,
+    IntegerRange,
+    ParameterRange,
+)
+from helpers.local.tuning.strategies import SearchStrategy
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

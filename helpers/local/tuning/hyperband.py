@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ValidationException
-from .early_stopping import StoppingRule
+from helpers.local.core.errors import ValidationException
+from helpers.local.tuning.early_stopping import StoppingRule
 
 # The hyperparameters that count a job's rounds or epochs; SageMaker infers MaxResource from the
 # first five, and ``num_round`` is XGBoost's.

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ValidationException
-from ..images import UnknownImageError, algorithm_metrics
+from helpers.local.core.errors import ValidationException
+from helpers.local.images import UnknownImageError, algorithm_metrics
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ValidationException
-from .early_stopping import MedianStoppingRule, StoppingRule
-from .hyperband import HyperbandResource, HyperbandRule, hyperband_resource
-from .objective import Objective, builtin_metric_definitions, resolve_objective
-from .ranges import ParameterRange, parse_parameter_ranges
-from .strategies import SearchStrategy, grid_size, search_strategy
+from helpers.local.core.errors import ValidationException
+from helpers.local.tuning.early_stopping import MedianStoppingRule, StoppingRule
+from helpers.local.tuning.hyperband import HyperbandResource, HyperbandRule, hyperband_resource
+from helpers.local.tuning.objective import Objective, builtin_metric_definitions, resolve_objective
+from helpers.local.tuning.ranges import ParameterRange, parse_parameter_ranges
+from helpers.local.tuning.strategies import SearchStrategy, grid_size, search_strategy
 
 RANGE_LISTS = ("IntegerParameterRanges", "ContinuousParameterRanges", "CategoricalParameterRanges")
 OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ValidationException
+from helpers.local.core.errors import ValidationException
 
 LINEAR, LOGARITHMIC, REVERSE_LOGARITHMIC = "Linear", "Logarithmic", "ReverseLogarithmic"
 MAX_CATEGORICAL_VALUES = 30

@@ -11,8 +11,8 @@ import itertools
 import math
 import random
 
-from ..errors import ValidationException
-from .ranges import ContinuousRange, ParameterRange
+from helpers.local.core.errors import ValidationException
+from helpers.local.tuning.ranges import ContinuousRange, ParameterRange
 
 MAX_GRID_SIZE = 10_000
 
@@ -81,7 +81,9 @@ def search_strategy(
     if strategy == "Grid":
         return GridSearch(space)
     if strategy == "Bayesian":
-        from .bayesian import BayesianSearch  # optuna loads in ~1 s: only when it is needed
+        from helpers.local.tuning.bayesian import (
+            BayesianSearch,  # optuna loads in ~1 s: only when it is needed
+        )
 
         return BayesianSearch(space, seed, minimize, max_parallel, max_jobs)
     return RandomSearch(space, seed)

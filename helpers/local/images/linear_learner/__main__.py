@@ -1,5 +1,5 @@
 """``python -m helpers.local.images.linear_learner train|serve``."""
 
-from ..container import main
+from helpers.local.images.toolkit.container import main
 
 main("helpers.local.images.linear_learner")

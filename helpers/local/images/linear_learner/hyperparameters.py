@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..container import AlgorithmError
-from ..hyperparameters import (
+from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.hyperparameters import (
     CATEGORICAL,
     CONTINUOUS,
     INTEGER,

@@ -20,11 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..container import AlgorithmError
-from ..payloads import parse_csv, parse_json_instances, parse_jsonlines
-from ..serving import InvocationError, choose_accept, default_accept, is_batch, media_type
-from . import MODEL_FILE
-from .model import LinearModel
+from helpers.local.images.linear_learner import MODEL_FILE
+from helpers.local.images.linear_learner.model import LinearModel
+from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.payloads import parse_csv, parse_json_instances, parse_jsonlines
+from helpers.local.images.toolkit.serving import (
+    InvocationError,
+    choose_accept,
+    default_accept,
+    is_batch,
+    media_type,
+)
 
 CSV, JSON, JSONLINES = "text/csv", "application/json", "application/jsonlines"
 ACCEPTS = (JSON, JSONLINES, CSV)

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..container import AlgorithmError, TrainingEnvironment
-from ..training_data import read_csv_channel
-from . import MODEL_FILE
-from .hyperparameters import validate
-from .model import LinearModel
+from helpers.local.images.linear_learner import MODEL_FILE
+from helpers.local.images.linear_learner.hyperparameters import validate
+from helpers.local.images.linear_learner.model import LinearModel
+from helpers.local.images.toolkit.container import AlgorithmError, TrainingEnvironment
+from helpers.local.images.toolkit.training_data import read_csv_channel
 
 CHANNELS = ("train", "validation", "test")
 SEED = 0

@@ -2,7 +2,7 @@
 
 import sys
 
-from ..container import main
+from helpers.local.images.toolkit.container import main
 
 
 def _import_xgboost_without_sklearn() -> None:

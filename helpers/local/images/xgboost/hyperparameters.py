@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..container import AlgorithmError
-from ..hyperparameters import (
+from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.hyperparameters import (
     CATEGORICAL,
     CONTINUOUS,
     INTEGER,
@@ -20,7 +20,7 @@ from ..hyperparameters import (
     Interval,
     described,
 )
-from . import metrics
+from helpers.local.images.xgboost import metrics
 
 OBJECTIVES = (
     "binary:hinge",

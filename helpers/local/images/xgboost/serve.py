@@ -24,11 +24,17 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-from ..container import AlgorithmError
-from ..payloads import parse_csv, parse_libsvm
-from ..serving import InvocationError, choose_accept, default_accept, is_batch, media_type
-from . import MODEL_FILE
-from .predictor import Predictor
+from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.payloads import parse_csv, parse_libsvm
+from helpers.local.images.toolkit.serving import (
+    InvocationError,
+    choose_accept,
+    default_accept,
+    is_batch,
+    media_type,
+)
+from helpers.local.images.xgboost import MODEL_FILE
+from helpers.local.images.xgboost.predictor import Predictor
 
 CSV, JSON, JSONLINES = "text/csv", "application/json", "application/jsonlines"
 ACCEPTS = (CSV, JSON, JSONLINES)

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from ..container import AlgorithmError, TrainingEnvironment
-from ..training_data import read_csv_channel, read_libsvm_channel
-from . import MODEL_FILE, custom_metrics, metrics
-from .hyperparameters import NATIVE_METRICS, booster_params, validate
+from helpers.local.images.toolkit.container import AlgorithmError, TrainingEnvironment
+from helpers.local.images.toolkit.training_data import read_csv_channel, read_libsvm_channel
+from helpers.local.images.xgboost import MODEL_FILE, custom_metrics, metrics
+from helpers.local.images.xgboost.hyperparameters import NATIVE_METRICS, booster_params, validate
 
 CHANNELS = ("train", "validation")
 CSV, LIBSVM = "csv", "libsvm"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .container import AlgorithmError
+from helpers.local.images.toolkit.container import AlgorithmError
 
 
 def read_csv_channel(channel: str, files: list[Path]) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ServiceError
+from helpers.local.core.errors import ServiceError
 
 
 class InvalidParameterException(ServiceError):

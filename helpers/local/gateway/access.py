@@ -21,8 +21,8 @@ import uuid
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from .credentials import health_proof
-from .signature import Scope, SignatureError, SignatureVerifier, SignedRequest
+from helpers.local.core.credentials import health_proof
+from helpers.local.gateway.signature import Scope, SignatureError, SignatureVerifier, SignedRequest
 
 FIX = "sign requests with the credentials that `python -m helpers.local env` prints (helpers.connect() uses them)"
 

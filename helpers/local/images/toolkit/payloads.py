@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .serving import InvocationError
+from helpers.local.images.toolkit.serving import InvocationError
 
 # Above this size pandas' C parser beats splitting by hand.
 LARGE_CSV_BYTES = 64 * 1024

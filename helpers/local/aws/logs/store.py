@@ -15,8 +15,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..sqlite_file import open_database, transaction
-from .errors import ResourceAlreadyExistsException, group_not_found, stream_not_found
+from helpers.local.aws.logs.errors import ResourceAlreadyExistsException, group_not_found, stream_not_found
+from helpers.local.core.sqlite_file import open_database, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_groups (

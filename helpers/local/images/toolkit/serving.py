@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .container import AlgorithmError
+from helpers.local.images.toolkit.container import AlgorithmError
 
 PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
 DEFAULT_PORT = 8080

@@ -18,7 +18,12 @@ from typing import Any
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from .errors import SerializationException, ServiceError, UnknownOperation, ValidationException
+from helpers.local.core.errors import (
+    SerializationException,
+    ServiceError,
+    UnknownOperation,
+    ValidationException,
+)
 
 # A message echoes each offending value; past this many characters it is cut (a 200 MB name
 # would otherwise come back whole).

@@ -8,17 +8,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import protocol
-from .api import OPERATIONS, load_all
-from .config import ACCOUNT_ID, ServiceConfig
-from .errors import InternalFailure, ServiceError, UnknownOperation
-from .hosting.deployments import EndpointManager
-from .hosting.router import Router
-from .lifecycle import INTERRUPTIBLE, fail_interrupted
-from .paths import child, remove_tree
-from .process_ledger import ChildLedger
-from .runner import PROCESSES
-from .store import Store
+from helpers.local.api import OPERATIONS, load_all
+from helpers.local.containers.process_ledger import ChildLedger
+from helpers.local.containers.runner import PROCESSES
+from helpers.local.core import protocol
+from helpers.local.core.config import ACCOUNT_ID, ServiceConfig
+from helpers.local.core.errors import InternalFailure, ServiceError, UnknownOperation
+from helpers.local.core.paths import child, remove_tree
+from helpers.local.hosting.deployments import EndpointManager
+from helpers.local.hosting.router import Router
+from helpers.local.jobs.lifecycle import INTERRUPTIBLE, fail_interrupted
+from helpers.local.store.resources import Store
 
 log = logging.getLogger("helpers.local")
 

@@ -29,7 +29,7 @@ from botocore.auth import HmacV1Auth
 from botocore.credentials import Credentials as BotocoreCredentials
 from botocore.utils import normalize_url_path
 
-from .credentials import Credentials
+from helpers.local.core.credentials import Credentials
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_CLOCK_SKEW = dt.timedelta(minutes=15)  # what AWS allows between X-Amz-Date and its clock

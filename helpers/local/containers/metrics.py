@@ -17,7 +17,7 @@ from typing import Any
 
 import re2
 
-from .errors import ValidationException
+from helpers.local.core.errors import ValidationException
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # an invalid user regex is reported to the user, not on stderr

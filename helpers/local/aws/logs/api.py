@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .. import moto_backends, protocol
-from ..config import ACCOUNT_ID
-from ..errors import ServiceError, UnknownOperation, ValidationException
-from .errors import InvalidOperationException, InvalidParameterException
-from .store import END, START, LogEvent, LogStore, Position
+from helpers.local.aws import backends as moto_backends
+from helpers.local.aws.logs.errors import InvalidOperationException, InvalidParameterException
+from helpers.local.aws.logs.store import END, START, LogEvent, LogStore, Position
+from helpers.local.core import protocol
+from helpers.local.core.config import ACCOUNT_ID
+from helpers.local.core.errors import ServiceError, UnknownOperation, ValidationException
 
 EVENTS_PAGE = 10_000  # GetLogEvents / FilterLogEvents default and maximum number of events
 RESPONSE_BYTES = 1_048_576  # a page of events, and a PutLogEvents batch, holds at most 1 MB

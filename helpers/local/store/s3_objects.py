@@ -29,7 +29,7 @@ from moto.s3.models import FakeBucket, FakeKey, S3Backend
 from moto.s3.utils import _VersionedKeyStore
 from moto.utilities.utils import LowercaseDict
 
-from ..sqlite_file import open_database
+from helpers.local.core.sqlite_file import open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .credentials import Credentials, load_existing, load_or_create
+from helpers.local.core.credentials import Credentials, load_existing, load_or_create
 
 ACCOUNT_ID = "123456789012"  # moto's default account: S3, IAM and Logs live under it
 DEFAULT_REGION = "us-east-1"

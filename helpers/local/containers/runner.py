@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import moto_backends
-from .images.serving import INVOCATION_TOKEN_ENV, INVOCATION_TOKEN_HEADER
-from .process_ledger import ChildLedger
+from helpers.local.aws import backends as moto_backends
+from helpers.local.containers.process_ledger import ChildLedger
+from helpers.local.images.toolkit.serving import INVOCATION_TOKEN_ENV, INVOCATION_TOKEN_HEADER
 
 log = logging.getLogger("helpers.local")
 

@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from .config import QUOTAS_FILE, quota_overrides
-from .errors import ResourceLimitExceeded, ValidationException
+from helpers.local.core.config import QUOTAS_FILE, quota_overrides
+from helpers.local.core.errors import ResourceLimitExceeded, ValidationException
 
 TRAINING_TOTAL = "Number of instances across all training jobs"
 DEFAULT_PER_INSTANCE_TYPE = {"training job": 8, "transform job": 4, "endpoint": 8}

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from .sqlite_file import open_database, transaction
+from helpers.local.core.sqlite_file import open_database, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (

@@ -24,15 +24,21 @@ from urllib.parse import parse_qs, parse_qsl, unquote
 from a2wsgi import WSGIMiddleware
 from moto.server import DomainDispatcherApplication, create_backend_app
 
-from . import protocol
-from .access import AccessGuard, Refusal, Refused, error_response, protocol_of
-from .config import ACCOUNT_ID, ROLE_NAME
-from .errors import InternalFailure, RequestTooLarge, SerializationException, ServiceError, UnknownOperation
-from .hosting.router import MAX_PAYLOAD
-from .logs import api as logs_api
-from .process_ledger import process_start_time
-from .signature import SignedRequest, claimed_service
-from .version import code_fingerprint
+from helpers.local.aws.logs import api as logs_api
+from helpers.local.containers.process_ledger import process_start_time
+from helpers.local.core import protocol
+from helpers.local.core.config import ACCOUNT_ID, ROLE_NAME
+from helpers.local.core.errors import (
+    InternalFailure,
+    RequestTooLarge,
+    SerializationException,
+    ServiceError,
+    UnknownOperation,
+)
+from helpers.local.core.version import code_fingerprint
+from helpers.local.gateway.access import AccessGuard, Refusal, Refused, error_response, protocol_of
+from helpers.local.gateway.signature import SignedRequest, claimed_service
+from helpers.local.hosting.router import MAX_PAYLOAD
 
 log = logging.getLogger("helpers.local")
 

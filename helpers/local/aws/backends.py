@@ -16,10 +16,10 @@ from pathlib import Path
 from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
 
-from .config import ACCOUNT_ID, ROLE_NAME
-from .errors import ValidationException
-from .logs.store import LogStore
-from .storage.s3_objects import ObjectStore, persist_s3
+from helpers.local.aws.logs.store import LogStore
+from helpers.local.core.config import ACCOUNT_ID, ROLE_NAME
+from helpers.local.core.errors import ValidationException
+from helpers.local.store.s3_objects import ObjectStore, persist_s3
 
 _state: dict[str, ObjectStore | LogStore] = {}
 

@@ -128,7 +128,7 @@ def run_training(image_package: str, root: Path | None = None) -> int:
 
 def run_serving(image_package: str, root: Path | None = None) -> int:
     """Load the model with the image's ``load_handler(model_dir)`` and serve it until stopped."""
-    from . import serving
+    from helpers.local.images.toolkit import serving
 
     model_dir = (root or ml_root()) / "model"
     try:

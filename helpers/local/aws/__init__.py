@@ -1,0 +1,1 @@
+"""The AWS services beside SageMaker (S3, IAM, STS, CloudWatch Logs), served by moto."""

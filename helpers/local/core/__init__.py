@@ -1,0 +1,1 @@
+"""The bottom layer: settings, errors, safe paths, credentials, the wire protocol."""

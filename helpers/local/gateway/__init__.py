@@ -1,0 +1,1 @@
+"""The one HTTP front door: who may call, which service answers."""

@@ -1,0 +1,1 @@
+"""What every image shares: the container contract, serving, payloads, hyperparameters."""

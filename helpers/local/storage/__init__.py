@@ -1,1 +1,0 @@
-"""What the service keeps in its state folder besides the SageMaker resources: S3 objects."""
