@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from helpers.local.api import operation
 from helpers.local.api.listing import list_page, pick
 from helpers.local.api.models import get_model
 from helpers.local.api.resources import create_resource, get_resource
-from helpers.local.api.service import now
 from helpers.local.core.errors import ValidationException
 from helpers.local.hosting.deployments import ENDPOINT, variant_summaries
 from helpers.local.jobs import quotas
@@ -59,7 +59,7 @@ def create_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
         "EndpointConfigName": name,
         "EndpointConfigArn": arn,
         "ProductionVariants": variants,
-        "CreationTime": now(),
+        "CreationTime": time.time(),
         **pick(params, "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig", "ExplainerConfig"),
     }
     already_exists = ValidationException(f'Cannot create already existing endpoint configuration "{arn}".')
@@ -101,7 +101,7 @@ def create_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
     config = get_endpoint_config(service, params["EndpointConfigName"])
     models = _models_of(service, config)
     arn = service.arn("endpoint", name)
-    timestamp = now()
+    timestamp = time.time()
     doc = {
         "EndpointName": name,
         "EndpointArn": arn,
@@ -148,7 +148,7 @@ def _require_in_service(doc: dict[str, Any]) -> None:
 
 def _mark_updating(service, name: str) -> None:
     service.store.update(
-        ENDPOINT, name, lambda d: d.update(EndpointStatus="Updating", LastModifiedTime=now())
+        ENDPOINT, name, lambda d: d.update(EndpointStatus="Updating", LastModifiedTime=time.time())
     )
 
 
@@ -209,7 +209,7 @@ def delete_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
     name = params["EndpointName"]
     get_endpoint(service, name)
     service.store.update(
-        ENDPOINT, name, lambda d: d.update(EndpointStatus="Deleting", LastModifiedTime=now())
+        ENDPOINT, name, lambda d: d.update(EndpointStatus="Deleting", LastModifiedTime=time.time())
     )
     service.endpoints.delete(name)
     return {}

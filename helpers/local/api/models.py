@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from helpers.local.api import operation
 from helpers.local.api.listing import list_page, pick
 from helpers.local.api.resources import create_resource, get_resource
-from helpers.local.api.service import now
 from helpers.local.aws.backends import parse_s3_uri
 from helpers.local.core.errors import ValidationException
-from helpers.local.images_check import check_image
+from helpers.local.images import UnknownImageError, resolve_image
 
 KIND = "Model"
 
@@ -42,7 +42,7 @@ def create_model(service, params: dict[str, Any]) -> dict[str, Any]:
     if "ModelDataUrl" in container:
         parse_s3_uri(container["ModelDataUrl"], "ModelDataUrl")
     arn = service.arn("model", name)
-    timestamp = now()
+    timestamp = time.time()
     doc = {
         "ModelName": name,
         "ModelArn": arn,
@@ -79,3 +79,11 @@ def delete_model(service, params: dict[str, Any]) -> dict[str, Any]:
     if not service.store.delete(KIND, name):
         raise ValidationException(f'Could not find model "{service.arn("model", name)}".')
     return {}
+
+
+def check_image(image_uri: str, field: str) -> str:
+    """The image's module, or ValidationException naming the field and the supported images."""
+    try:
+        return resolve_image(image_uri)
+    except UnknownImageError as exc:
+        raise ValidationException(f"{field}: {exc}") from exc

@@ -20,7 +20,5 @@ def create_resource(
     already_exists: ServiceError,
 ) -> None:  # fmt: skip
     """Store a new resource and its tags, or raise ``already_exists`` if the name is taken."""
-    if not service.store.insert(kind, name, arn, doc):
+    if not service.store.insert(kind, name, arn, doc, tags):
         raise already_exists
-    if tags:
-        service.store.add_tags(arn, tags)

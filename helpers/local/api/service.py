@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,13 +17,10 @@ from helpers.local.core.paths import child, remove_tree
 from helpers.local.hosting.deployments import EndpointManager
 from helpers.local.hosting.router import Router
 from helpers.local.jobs.lifecycle import INTERRUPTIBLE, fail_interrupted
+from helpers.local.jobs.runs import RunRegistry
 from helpers.local.store.resources import Store
 
 log = logging.getLogger("helpers.local")
-
-
-def now() -> float:
-    return time.time()
 
 
 class Service:
@@ -38,10 +34,7 @@ class Service:
         self.children.stop_leftovers()
         PROCESSES.track_in(self.children)
         config.work_dir.mkdir(parents=True, exist_ok=True)
-        self._threads: list[threading.Thread] = []
-        self.training_runs: dict[str, Any] = {}
-        self.transform_runs: dict[str, Any] = {}
-        self.tuning_runs: dict[str, Any] = {}
+        self.runs = RunRegistry()  # every job run and background task in progress
         self.stopping = threading.Event()
         # Resource families that need to act on start-up (e.g. restart endpoints) register here.
         self.on_shutdown: list[Callable[[], None]] = []
@@ -90,21 +83,13 @@ class Service:
             log.exception("%s failed", operation)
             raise InternalFailure(f"{operation} failed inside the local service: {exc!r}") from exc
 
-    def start_background(self, name: str, target: Callable[[], None]) -> None:
-        """Run a job's work on its own thread, so the API call returns at once."""
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        self._threads = [t for t in self._threads if t.is_alive()]
-        self._threads.append(thread)
-        thread.start()
-
     def shutdown(self) -> None:
         self.stopping.set()
         for hook in self.on_shutdown:
             hook()
         self.endpoints.shutdown()
         PROCESSES.stop_all()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        self.runs.join(timeout=5)
         self._fail_interrupted_jobs()  # whatever a job thread did not end in time
         PROCESSES.track_in(None)
         self.store.close()

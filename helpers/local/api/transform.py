@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from helpers.local.api import operation
 from helpers.local.api.listing import list_page, pick
 from helpers.local.api.models import get_model
-from helpers.local.api.resources import create_resource, get_resource
-from helpers.local.api.service import now
+from helpers.local.api.resources import get_resource
 from helpers.local.aws.backends import parse_s3_uri
 from helpers.local.core.errors import ResourceInUse, ValidationException
 from helpers.local.jobs import quotas
+from helpers.local.jobs.runs import NameInUse, request_stop
 from helpers.local.jobs.transform import TransformJobRun
 
 KIND = "TransformJob"
@@ -59,19 +60,25 @@ def create_transform_job(service, params: dict[str, Any]) -> dict[str, Any]:
         "TransformInput": transform_input,
         "TransformOutput": output,
         "TransformResources": params["TransformResources"],
-        "CreationTime": now(),
+        "CreationTime": time.time(),
         **pick(params, "DataProcessing", "ModelClientConfig", "ExperimentConfig", "DataCaptureConfig"),
     }
     already_exists = ResourceInUse(
         f"Transform job names must be unique within an AWS account and region, and a transform "
         f"job with this name already exists ({arn}). Choose another name."
     )
-    with quotas.LOCK:
-        quotas.check_transform_job(service, doc["TransformResources"])
-        create_resource(service, KIND, name, arn, doc, params.get("Tags"), already_exists)
     run = TransformJobRun(service, name)
-    service.transform_runs[name] = run
-    service.start_background(f"transform-{name}", run.run)
+
+    def create() -> None:
+        if not service.store.insert(KIND, name, arn, doc, params.get("Tags")):
+            raise already_exists
+
+    with quotas.LOCK:  # the instances are counted from stored jobs: check and store as one step
+        quotas.check_transform_job(service, doc["TransformResources"])
+        try:
+            service.runs.start(KIND, name, run, create)
+        except NameInUse:
+            raise already_exists from None
     return {"TransformJobArn": arn}
 
 
@@ -104,13 +111,10 @@ def list_transform_jobs(service, params: dict[str, Any]) -> dict[str, Any]:
 @operation("StopTransformJob")
 def stop_transform_job(service, params: dict[str, Any]) -> dict[str, Any]:
     name = params["TransformJobName"]
-    doc = get_transform_job(service, name)
-    if doc["TransformJobStatus"] != "InProgress":
+    get_transform_job(service, name)
+    status = request_stop(service.store, service.runs, KIND, name, "Stopping the transform job")
+    if status != "InProgress":
         raise ValidationException(
-            f"The transform job '{name}' is {doc['TransformJobStatus']}; only an InProgress job can be stopped."
+            f"The transform job '{name}' is {status}; only an InProgress job can be stopped."
         )
-    service.store.update(KIND, name, lambda d: d.update(TransformJobStatus="Stopping"))
-    run = service.transform_runs.get(name)
-    if run is not None:
-        run.stop()
     return {}

@@ -14,11 +14,11 @@ from typing import Any
 from helpers.local.api import operation
 from helpers.local.api.listing import list_page, paginate, pick
 from helpers.local.api.resources import get_resource
-from helpers.local.api.service import now
-from helpers.local.api.training import training_job_document
 from helpers.local.containers.metrics import check_metric_definitions
 from helpers.local.core.errors import ResourceInUse, ResourceNotFound, ValidationException
 from helpers.local.jobs import quotas
+from helpers.local.jobs.runs import NameInUse, request_stop
+from helpers.local.jobs.training import training_job_document
 from helpers.local.jobs.tuning import KIND, TERMINAL, TRIALS, HyperParameterTuningJobRun, objective_value
 from helpers.local.tuning.objective import jobs_not_improving
 from helpers.local.tuning.plan import TuningPlan, describe_document
@@ -52,7 +52,7 @@ def create_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[s
     _check_name_is_free(service, name)
     # Grid jobs run the whole grid; Describe states that number like any other limit.
     doc["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = plan.max_jobs
-    timestamp = now()
+    timestamp = time.time()
     doc.update(
         HyperParameterTuningJobArn=arn,
         HyperParameterTuningJobStatus="InProgress",
@@ -60,18 +60,18 @@ def create_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[s
         LastModifiedTime=timestamp,
     )
     doc[TRIALS] = []
-    # The run is registered before the job can be seen, so a Stop right after Create finds it.
     run = HyperParameterTuningJobRun(service, name, plan, params.get("Tags"))
-    if service.tuning_runs.setdefault(name, run) is not run:
+
+    def create() -> None:
+        if not service.store.insert(KIND, name, arn, doc, params.get("Tags")):
+            _check_name_is_free(service, name)  # raises ResourceInUse naming the job that has it
+
+    try:
+        service.runs.start(KIND, name, run, create)
+    except NameInUse:
         raise ResourceInUse(
             f"A hyperparameter tuning job named {name} is already being created: choose another name."
-        )
-    if not service.store.insert(KIND, name, arn, doc):
-        del service.tuning_runs[name]
-        _check_name_is_free(service, name)
-    if params.get("Tags"):
-        service.store.add_tags(arn, params["Tags"])
-    service.start_background(f"tuning-{name}", run.run)
+        ) from None
     return {"HyperParameterTuningJobArn": arn}
 
 
@@ -236,23 +236,9 @@ def list_training_jobs_for_hyper_parameter_tuning_job(service, params: dict[str,
 def stop_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[str, Any]:
     name = params["HyperParameterTuningJobName"]
     get_tuning_job(service, name)
-    run = service.tuning_runs.get(name)
-    stopped_at = now()
-
-    # Checked inside the update: the run may have ended the job since it was read.
-    def mark(d: dict[str, Any]) -> None:
-        status = d["HyperParameterTuningJobStatus"]
-        if status != "InProgress":
-            raise ValidationException(
-                f"The tuning job '{name}' is {status}; only an InProgress tuning job can be stopped."
-            )
-        if run is None:  # nothing is running it any more: it stops at once
-            d.update(HyperParameterTuningJobStatus="Stopped", HyperParameterTuningEndTime=stopped_at)
-        else:
-            d["HyperParameterTuningJobStatus"] = "Stopping"
-        d["LastModifiedTime"] = stopped_at
-
-    service.store.update(KIND, name, mark)
-    if run is not None:
-        run.stop()
+    status = request_stop(service.store, service.runs, KIND, name, "Stopping the tuning job")
+    if status != "InProgress":
+        raise ValidationException(
+            f"The tuning job '{name}' is {status}; only an InProgress tuning job can be stopped."
+        )
     return {}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from helpers.local.aws import backends as moto_backends
 from helpers.local.aws.backends import parse_s3_uri
-from helpers.local.jobs.training import JobFailure
+from helpers.local.core.errors import JobFailure
 
 
 def unpack_model(model_data_url: str | None, target: Path) -> None:

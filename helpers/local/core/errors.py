@@ -48,3 +48,10 @@ class RequestTooLarge(ServiceError):
 
     code = "ValidationException"
     status = 413
+
+
+class JobFailure(Exception):
+    """Ends a running job (or a model server's start) as Failed with this message as its FailureReason.
+
+    Not an API error: it happens after the request was answered, so it is recorded, not raised to a client.
+    """

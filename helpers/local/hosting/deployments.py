@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from helpers.local.core.errors import JobFailure
 from helpers.local.core.paths import UnsafePath, child, remove_tree
 from helpers.local.hosting.fleet import Fleet, FleetError
 from helpers.local.hosting.router import Router
@@ -86,7 +87,7 @@ class EndpointManager:
     ) -> Fleet:
         try:
             fleet = Fleet(endpoint, config, models, child(self.root, endpoint), self.service.region)
-        except UnsafePath as exc:
+        except (UnsafePath, JobFailure) as exc:
             raise FleetError(str(exc)) from exc
         for name, weight in (weights or {}).items():
             if name in fleet.variants:
@@ -129,7 +130,7 @@ class EndpointManager:
                     endpoint, EndpointStatus="InService", ProductionVariants=variant_summaries(config, fleet)
                 )
 
-        self.service.start_background(f"create-endpoint-{endpoint}", work)
+        self.service.runs.background(f"create-endpoint-{endpoint}", work)
 
     def update(
         self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]], retain: bool
@@ -164,7 +165,7 @@ class EndpointManager:
                 if previous is not None:
                     self._drain_and_stop(previous)
 
-        self.service.start_background(f"update-endpoint-{endpoint}", work)
+        self.service.runs.background(f"update-endpoint-{endpoint}", work)
 
     def update_weights_and_capacities(self, endpoint: str, desired: list[dict[str, Any]]) -> None:
         def work() -> None:
@@ -192,7 +193,7 @@ class EndpointManager:
                     ProductionVariants=variant_summaries(deployment["EndpointConfig"], fleet),
                 )
 
-        self.service.start_background(f"scale-endpoint-{endpoint}", work)
+        self.service.runs.background(f"scale-endpoint-{endpoint}", work)
 
     def delete(self, endpoint: str) -> None:
         serving = self.router.deactivate(endpoint)  # new requests fail from now on
@@ -208,7 +209,7 @@ class EndpointManager:
                 self.store.delete(ENDPOINT, endpoint)
                 self._remove_files(endpoint)
 
-        self.service.start_background(f"delete-endpoint-{endpoint}", work)
+        self.service.runs.background(f"delete-endpoint-{endpoint}", work)
 
     def _remove_files(self, endpoint: str) -> None:
         remove_tree(child(self.root, endpoint), self.root)
@@ -263,7 +264,7 @@ class EndpointManager:
                     ProductionVariants=variant_summaries(deployment["EndpointConfig"], fleet),
                 )
 
-        self.service.start_background(f"restore-endpoint-{endpoint}", work)
+        self.service.runs.background(f"restore-endpoint-{endpoint}", work)
 
     def _watch(self) -> None:
         while not self.service.stopping.wait(MONITOR_INTERVAL_SECONDS):

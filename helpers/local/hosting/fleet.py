@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.local.containers.images import image_module
 from helpers.local.containers.model_data import unpack_model
 from helpers.local.containers.runner import LogSink, ModelServer, ModelServerError
 from helpers.local.core.paths import child, remove_tree
-from helpers.local.images import resolve_image
 
 
 class FleetError(Exception):
@@ -87,7 +87,7 @@ class Fleet:
                 name=spec["VariantName"],
                 model_name=spec["ModelName"],
                 image=container["Image"],
-                module=resolve_image(container["Image"]),
+                module=image_module(container["Image"]),
                 model_data_url=container.get("ModelDataUrl"),
                 ml_root=child(self.root, spec["VariantName"]),
                 environment=dict(container.get("Environment", {})),

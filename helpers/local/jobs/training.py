@@ -14,12 +14,16 @@ from typing import Any
 
 from helpers.local.aws import backends as moto_backends
 from helpers.local.aws.backends import parse_s3_uri
-from helpers.local.containers.metrics import MetricScraper
+from helpers.local.containers.images import image_module
+from helpers.local.containers.metrics import MetricScraper, check_metric_definitions
 from helpers.local.containers.runner import Container, LogSink
 from helpers.local.core.config import stop_grace_seconds
+from helpers.local.core.errors import JobFailure, ResourceInUse, ValidationException
 from helpers.local.core.paths import UnsafePath, child, inside, relative_key_path, remove_tree
-from helpers.local.images import UnknownImageError, algorithm_metrics, resolve_image
+from helpers.local.images import algorithm_metrics
+from helpers.local.jobs import quotas
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON, add_transition, close_transitions
+from helpers.local.jobs.runs import NameInUse
 
 log = logging.getLogger("helpers.local.jobs")
 KIND = "TrainingJob"
@@ -28,10 +32,9 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # The hyperparameter a tuning job gives its training jobs: the metric whose history it watches.
 OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
 MAX_RUNTIME_MESSAGE = "Training job runtime exceeded MaxRuntimeInSeconds provided"
-
-
-class JobFailure(Exception):
-    """Ends the job as Failed with this message as its FailureReason."""
+SUPPORTED_DATA_TYPES = {"S3Prefix"}
+# CreateTrainingJob members Describe echoes only when they were given.
+OPTIONAL_MEMBERS = ("VpcConfig", "CheckpointConfig", "Environment", "RetryStrategy", "ExperimentConfig")
 
 
 def require_output_bucket(bucket: str, field: str, consequence: str) -> None:
@@ -104,8 +107,6 @@ class TrainingJobRun:
             self._fail(
                 started, f"InternalServerError: the local service failed while running the job: {exc!r}"
             )
-        finally:
-            self.service.training_runs.pop(self.name, None)
 
     def _fail(self, started: float, reason: str) -> None:
         if self.service.stopping.is_set():
@@ -179,10 +180,7 @@ class TrainingJobRun:
 
     def _train(self, doc: dict[str, Any]) -> None:
         image = doc["AlgorithmSpecification"]["TrainingImage"]
-        try:
-            module = resolve_image(image)
-        except UnknownImageError as exc:
-            raise JobFailure(f"ClientError: {exc}") from exc
+        module = image_module(image)
         deadline = self.started + doc["StoppingCondition"].get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
         if time.time() >= deadline:
             raise _MaxRuntimeExceeded()
@@ -297,25 +295,107 @@ def _input_data_config(doc: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def request_stop(
-    service, name: str, message: str, reason: str | None = None, run: TrainingJobRun | None = None
-) -> str:
-    """Move an InProgress training job to Stopping and stop its container.
+def _check_channels(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = [c["ChannelName"] for c in channels]
+    for name in names:
+        # The API's pattern lets these through, but each channel is a folder under
+        # /opt/ml/input/data: '.' would be that folder itself and '..' its parent.
+        if name in (".", ".."):
+            raise ValidationException(
+                f"Channel name '{name}' is not allowed: each channel becomes the folder "
+                "/opt/ml/input/data/<ChannelName>. Use a name with a letter or digit, such as 'train'."
+            )
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ValidationException(f"Channel names must be unique; repeated: {', '.join(sorted(duplicates))}.")
+    filled = []
+    for channel in channels:
+        source = channel["DataSource"].get("S3DataSource")
+        if source is None:
+            raise ValidationException(
+                f"Channel '{channel['ChannelName']}': the local service reads training data from S3 "
+                "only; pass DataSource.S3DataSource."
+            )
+        if source["S3DataType"] not in SUPPORTED_DATA_TYPES:
+            raise ValidationException(
+                f"Channel '{channel['ChannelName']}': S3DataType {source['S3DataType']} is not "
+                "supported locally; use S3Prefix."
+            )
+        parse_s3_uri(source["S3Uri"], f"Channel '{channel['ChannelName']}' S3Uri")
+        source.setdefault("S3DataDistributionType", "FullyReplicated")
+        channel.setdefault("CompressionType", "None")
+        channel.setdefault("RecordWrapperType", "None")
+        filled.append(channel)
+    return filled
 
-    Returns the status the job had; only an InProgress job is changed. The check and the change
-    happen in one store update, so a job that ends at the same moment is never marked Stopping.
-    """
-    before: list[str] = []
 
-    def mark_stopping(d: dict[str, Any]) -> None:
-        before.append(d["TrainingJobStatus"])
-        if d["TrainingJobStatus"] == "InProgress":
-            d["TrainingJobStatus"] = "Stopping"
-            add_transition(d, "Stopping", message)
+def training_job_document(
+    service, params: dict[str, Any], tuning_job_arn: str | None = None
+) -> dict[str, Any]:
+    """The DescribeTrainingJob document of a job about to start (also used by tuning jobs)."""
+    name = params["TrainingJobName"]
+    algorithm = dict(params["AlgorithmSpecification"])
+    if "TrainingImage" not in algorithm:
+        raise ValidationException(
+            "AlgorithmSpecification.TrainingImage is required locally (AlgorithmName refers to "
+            "marketplace algorithms, which the local service does not have)."
+        )
+    algorithm.setdefault("EnableSageMakerMetricsTimeSeries", False)
+    check_metric_definitions(
+        algorithm.get("MetricDefinitions", []), "AlgorithmSpecification.MetricDefinitions"
+    )
+    output = dict(params["OutputDataConfig"])
+    output_path = parse_s3_uri(output["S3OutputPath"], "OutputDataConfig.S3OutputPath")
+    output.setdefault("KmsKeyId", "")  # the SDK's Estimator.attach reads it unconditionally
+    timestamp = time.time()
+    artifact = f"s3://{output_path.bucket}/{_join(output_path.key, name, 'output/model.tar.gz')}"
+    doc = {
+        "TrainingJobName": name,
+        "TrainingJobArn": service.arn("training-job", name),
+        "TuningJobArn": tuning_job_arn,
+        "ModelArtifacts": {"S3ModelArtifacts": artifact},
+        "TrainingJobStatus": "InProgress",
+        "SecondaryStatus": "Starting",
+        "HyperParameters": params.get("HyperParameters", {}),
+        "AlgorithmSpecification": algorithm,
+        "RoleArn": params["RoleArn"],
+        "InputDataConfig": _check_channels([dict(c) for c in params.get("InputDataConfig", [])]),
+        "OutputDataConfig": output,
+        "ResourceConfig": params["ResourceConfig"],
+        "StoppingCondition": params["StoppingCondition"],
+        "CreationTime": timestamp,
+        "LastModifiedTime": timestamp,
+        "SecondaryStatusTransitions": [],
+        "EnableNetworkIsolation": params.get("EnableNetworkIsolation", False),
+        "EnableInterContainerTrafficEncryption": params.get("EnableInterContainerTrafficEncryption", False),
+        "EnableManagedSpotTraining": params.get("EnableManagedSpotTraining", False),
+        **{key: params[key] for key in OPTIONAL_MEMBERS if key in params},
+    }
+    add_transition(doc, "Starting", "Launching requested ML instances")
+    return doc
 
-    service.store.update(KIND, name, mark_stopping)
-    if before == ["InProgress"]:
-        run = run or service.training_runs.get(name)
-        if run is not None:
-            run.stop(reason)
-    return before[0] if before else "missing"
+
+def _join(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p.strip("/"))
+
+
+def start_training_job(service, doc: dict[str, Any], tags: list[dict[str, str]] | None = None) -> None:
+    """Store the job and start its run, or ResourceInUse / ResourceLimitExceeded and nothing started."""
+    name = doc["TrainingJobName"]
+    arn = doc["TrainingJobArn"]
+    already_exists = ResourceInUse(
+        f"Training job names must be unique within an AWS account and region, and a training job "
+        f"with this name already exists ({arn}). Choose another name."
+    )
+    with quotas.LOCK:  # the instances are counted from stored jobs: check and store as one step
+        quotas.check_training_job(service, doc["ResourceConfig"])
+        run = TrainingJobRun(service, name)
+
+        def create() -> None:
+            if not service.store.insert(KIND, name, arn, doc, tags):
+                raise already_exists
+
+        try:
+            service.runs.start(KIND, name, run, create)
+        except NameInUse:
+            raise already_exists from None

@@ -11,12 +11,13 @@ from typing import Any
 
 from helpers.local.aws import backends as moto_backends
 from helpers.local.aws.backends import parse_s3_uri
+from helpers.local.containers.images import image_module
 from helpers.local.containers.model_data import unpack_model
 from helpers.local.containers.runner import LogSink, ModelServer, ModelServerError
+from helpers.local.core.errors import JobFailure
 from helpers.local.core.paths import child, remove_tree
-from helpers.local.images import UnknownImageError, resolve_image
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON
-from helpers.local.jobs.training import JobFailure, require_output_bucket
+from helpers.local.jobs.training import require_output_bucket
 
 KIND = "TransformJob"
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
@@ -33,7 +34,7 @@ class TransformJobRun:
         self.sink: LogSink | None = None
         self._stop = threading.Event()
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
         self._stop.set()
         if self.server is not None:
             self.server.stop()
@@ -57,7 +58,6 @@ class TransformJobRun:
                 self.server.stop()
             if self.sink is not None:
                 self.sink.close()  # the last lines are in CloudWatch before the job reads as ended
-            self.service.transform_runs.pop(self.name, None)
             # The unpacked model is a copy of the artifact in S3; the results are in S3 too.
             remove_tree(self.root, self.jobs_dir)
         if self._stop.is_set():
@@ -75,10 +75,7 @@ class TransformJobRun:
         if model is None:
             raise JobFailure(f"ClientError: the model {doc['ModelName']} was deleted before the job started.")
         container = model.get("PrimaryContainer") or model["Containers"][0]
-        try:
-            module = resolve_image(container["Image"])
-        except UnknownImageError as exc:
-            raise JobFailure(f"ClientError: {exc}") from exc
+        module = image_module(container["Image"])
         unpack_model(container.get("ModelDataUrl"), self.root / "model")
         stream = f"{self.name}/{uuid.uuid4().hex[:17]}"
         sink = self.sink = LogSink(self.service.region, LOG_GROUP, stream)

@@ -16,9 +16,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.local.api.training import start_training_job, training_job_document
 from helpers.local.jobs import quotas
-from helpers.local.jobs.training import request_stop
+from helpers.local.jobs.runs import request_stop
+from helpers.local.jobs.training import KIND as TRAINING_KIND
+from helpers.local.jobs.training import start_training_job, training_job_document
 from helpers.local.tuning.objective import jobs_not_improving
 from helpers.local.tuning.plan import DefinitionPlan, TuningPlan
 from helpers.local.tuning.strategies import SearchStrategy
@@ -26,7 +27,6 @@ from helpers.local.tuning.strategies import SearchStrategy
 log = logging.getLogger("helpers.local")
 
 KIND = "HyperParameterTuningJob"
-TRAINING_KIND = "TrainingJob"
 TRIALS = "TrainingJobs"  # the tuning job's own record of its training jobs (not part of Describe)
 TERMINAL = ("Completed", "Failed", "Stopped")  # for tuning jobs and training jobs alike
 POLL_SECONDS = 0.05
@@ -53,7 +53,7 @@ class ChildJob:
     number: int  # which training job definition
     definition: DefinitionPlan
     local_index: int
-    run: Any  # the TrainingJobRun, kept after it leaves service.training_runs
+    run: Any  # the TrainingJobRun, kept after it leaves the run registry
     history: list[float] = field(default_factory=list)
     stopping: bool = False
 
@@ -79,7 +79,7 @@ class HyperParameterTuningJobRun:
         self.failure: str | None = None
         self._stop = threading.Event()
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
         self._stop.set()
 
     def run(self) -> None:
@@ -113,8 +113,6 @@ class HyperParameterTuningJobRun:
             self.failure = f"InternalServerError: the local service failed while tuning: {exc!r}"
             self._stop_running(self.failure)
             self._finish()
-        finally:
-            self.service.tuning_runs.pop(self.name, None)
 
     # -- starting training jobs ---------------------------------------------------------------
 
@@ -163,7 +161,7 @@ class HyperParameterTuningJobRun:
         self.service.store.update(KIND, self.name, record)
         # Tags given to a tuning job are added to every training job it launches.
         start_training_job(self.service, doc, self.tags)
-        run = self.service.training_runs.get(name)
+        run = self.service.runs.get(TRAINING_KIND, name)
         self.running[name] = ChildJob(self.launched, name, number, definition, local_index, run)
         self.launched += 1
 
@@ -189,7 +187,7 @@ class HyperParameterTuningJobRun:
         if child.stopping:
             return
         child.stopping = True
-        request_stop(self.service, child.name, reason, reason, run=child.run)
+        request_stop(self.service.store, self.service.runs, TRAINING_KIND, child.name, reason, reason)
 
     def _stop_running(self, reason: str) -> None:
         for child in list(self.running.values()):

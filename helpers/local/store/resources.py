@@ -45,14 +45,23 @@ class Store:
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return transaction(self._db, self._lock)
 
-    def insert(self, kind: str, name: str, arn: str, doc: dict[str, Any]) -> bool:
-        """Add a resource; False if one of that kind and name already exists."""
+    def insert(
+        self, kind: str, name: str, arn: str, doc: dict[str, Any], tags: list[dict[str, str]] | None = None
+    ) -> bool:
+        """Add a resource and its tags in one transaction; False if one of that kind and name exists."""
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO resources VALUES (?, ?, ?, ?, ?)",
                 (kind, name, arn, time.time(), json.dumps(doc)),
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return False
+            if tags:
+                db.executemany(
+                    "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)",
+                    [(arn, tag["Key"], tag.get("Value", "")) for tag in tags],
+                )
+            return True
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         with self._lock:
