@@ -186,11 +186,11 @@ def test_serving_answers_csv_and_json_with_scores(trained):
 
 def test_unsupported_default_accept_stops_the_model_loading(trained, monkeypatch):
     from helpers.local.images.linear_learner.serve import load_handler
-    from helpers.local.images.toolkit.container import AlgorithmError
+    from helpers.local.images.toolkit.container import UserError
 
     root, _ = trained
     monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "text/csv")
     assert load_handler(root / "model")(b"1,2,3,4,5", "text/csv", "")[1] == "text/csv"
     monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/x-recordio-protobuf")
-    with pytest.raises(AlgorithmError, match="application/json, application/jsonlines, text/csv"):
+    with pytest.raises(UserError, match="application/json, application/jsonlines, text/csv"):
         load_handler(root / "model")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.container import UserError
 from helpers.local.images.toolkit.hyperparameters import (
     CATEGORICAL,
     CONTINUOUS,
@@ -115,18 +115,18 @@ SPEC = HyperparameterSpec(
 
 
 def validate(user: dict[str, str]) -> dict[str, Any]:
-    """Typed hyperparameters with defaults; AlgorithmError in the algorithm's words if wrong."""
+    """Typed hyperparameters with defaults; UserError in the algorithm's words if wrong."""
     values = SPEC.validate(user)
     predictor_type = values["predictor_type"]
     if predictor_type == "multiclass_classifier" and values["num_classes"] < 3:
-        raise AlgorithmError(
+        raise UserError(
             _PREFIX + "num_classes must be at least 3 when predictor_type is multiclass_classifier "
             "(use binary_classifier for two classes)."
         )
     loss = values["loss"]
     if loss != "auto" and loss not in LOSSES[predictor_type]:
         supported = ", ".join(LOSSES[predictor_type])
-        raise AlgorithmError(
+        raise UserError(
             f"The loss '{loss}' is not available for predictor_type {predictor_type} in the local "
             f"service. Use loss 'auto' or one of: {supported}."
         )

@@ -22,7 +22,7 @@ import numpy as np
 
 from helpers.local.images.linear_learner import MODEL_FILE
 from helpers.local.images.linear_learner.model import LinearModel
-from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.container import UserError
 from helpers.local.images.toolkit.payloads import parse_csv, parse_json_instances, parse_jsonlines
 from helpers.local.images.toolkit.serving import (
     InvocationError,
@@ -103,9 +103,9 @@ class LinearLearnerHandler:
 def load_handler(model_dir: Path) -> LinearLearnerHandler:
     path = model_dir / MODEL_FILE
     if not path.exists():
-        raise AlgorithmError(f"no {MODEL_FILE} in {model_dir}")
+        raise UserError(f"no {MODEL_FILE} in {model_dir}")
     try:
         model = LinearModel.load(path)
     except (ValueError, KeyError, OSError) as exc:
-        raise AlgorithmError(f"{path.name} is not a Linear Learner model from this service: {exc}") from exc
+        raise UserError(f"{path.name} is not a Linear Learner model from this service: {exc}") from exc
     return LinearLearnerHandler(model, batch=is_batch(), accept_default=default_accept(JSON, ACCEPTS))

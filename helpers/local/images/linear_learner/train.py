@@ -19,7 +19,7 @@ import numpy as np
 from helpers.local.images.linear_learner import MODEL_FILE
 from helpers.local.images.linear_learner.hyperparameters import validate
 from helpers.local.images.linear_learner.model import LinearModel
-from helpers.local.images.toolkit.container import AlgorithmError, TrainingEnvironment
+from helpers.local.images.toolkit.container import TrainingEnvironment, UserError
 from helpers.local.images.toolkit.training_data import read_csv_channel
 
 CHANNELS = ("train", "validation", "test")
@@ -67,20 +67,20 @@ def train(env: TrainingEnvironment) -> None:
 
 def load_channels(env: TrainingEnvironment, settings: dict[str, Any]) -> dict[str, Dataset]:
     if "train" not in env.input_data_config:
-        raise AlgorithmError("Missing required channel: train")
+        raise UserError("Missing required channel: train")
     data: dict[str, Dataset] = {}
     for channel, config in env.input_data_config.items():
         if channel not in CHANNELS:
-            raise AlgorithmError(
+            raise UserError(
                 f"Extraneous channel found: {channel}. Linear Learner reads train, validation, test."
             )
         check_content_type(channel, config.get("ContentType"))
         matrix = read_csv_channel(channel, env.channel_files(channel)).astype(np.float64)
         if matrix.shape[0] == 0:
-            raise AlgorithmError(f"No data in the {channel} channel ({env.channel_dir(channel)}).")
+            raise UserError(f"No data in the {channel} channel ({env.channel_dir(channel)}).")
         features, labels = matrix[:, 1:], matrix[:, 0]
         if np.isnan(matrix).any():
-            raise AlgorithmError(
+            raise UserError(
                 f"The {channel} channel has empty or NaN values; Linear Learner needs every value."
             )
         check_features(channel, features, settings)
@@ -94,12 +94,12 @@ def check_content_type(channel: str, content_type: str | None) -> None:
     if media in ("text/csv", "csv"):
         return
     if not media or media == "application/x-recordio-protobuf":
-        raise AlgorithmError(
+        raise UserError(
             f"The {channel} channel is recordIO-protobuf (the default when no ContentType is set), which "
             "the local service does not read: upload CSV with the label first and set ContentType "
             "to text/csv."
         )
-    raise AlgorithmError(f"No iterator has been registered for ContentType ('{content_type}', '1.0')")
+    raise UserError(f"No iterator has been registered for ContentType ('{content_type}', '1.0')")
 
 
 def check_features(channel: str, features: np.ndarray, settings: dict[str, Any]) -> None:
@@ -107,7 +107,7 @@ def check_features(channel: str, features: np.ndarray, settings: dict[str, Any])
     if feature_dim == "auto":
         settings["feature_dim"] = feature_dim = features.shape[1]
     if features.shape[1] != feature_dim:
-        raise AlgorithmError(
+        raise UserError(
             f"The {channel} channel has {features.shape[1]} features (columns after the label) but "
             f"feature_dim is {feature_dim}; set feature_dim to the number of feature columns."
         )
@@ -116,13 +116,13 @@ def check_features(channel: str, features: np.ndarray, settings: dict[str, Any])
 def check_labels(channel: str, labels: np.ndarray, settings: dict[str, Any]) -> None:
     predictor_type = settings["predictor_type"]
     if predictor_type == "binary_classifier" and not np.isin(labels, (0, 1)).all():
-        raise AlgorithmError(
+        raise UserError(
             f"The {channel} channel has labels other than 0 and 1; a binary_classifier needs 0/1."
         )
     if predictor_type == "multiclass_classifier":
         num_classes = settings["num_classes"]
         if not (np.equal(np.mod(labels, 1), 0).all() and labels.min() >= 0 and labels.max() < num_classes):
-            raise AlgorithmError(
+            raise UserError(
                 f"The {channel} channel has labels outside 0..{num_classes - 1}; a multiclass_classifier "
                 "needs integer labels in [0, num_classes)."
             )

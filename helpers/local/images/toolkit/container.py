@@ -10,7 +10,7 @@ for ``/opt/ml`` comes from ``SAGEMAKER_OPT_ML`` and is laid out as on SageMaker:
     model/                              what training leaves here becomes model.tar.gz
     output/failure                      why training failed, read back as the FailureReason
 
-Training exits 0 on success. A mistake the learner can fix raises :class:`AlgorithmError`: its
+Training exits 0 on success. A mistake the learner can fix raises :class:`UserError`: its
 message goes to ``output/failure`` as ``ClientError: <message>`` and the process exits 1. Anything
 unexpected is written as ``AlgorithmError: ...`` and exits 2.
 """
@@ -28,11 +28,11 @@ from typing import Any
 
 ML_ROOT_ENV = "SAGEMAKER_OPT_ML"
 DEFAULT_ML_ROOT = "/opt/ml"
-CLIENT_ERROR_EXIT_CODE = 1
+CLIENT_ERROR_EXIT_CODE = 1  # a UserError; FailureReason "ClientError: ..." as SageMaker shows it
 ALGORITHM_ERROR_EXIT_CODE = 2
 
 
-class AlgorithmError(Exception):
+class UserError(Exception):
     """A failure the learner can fix (hyperparameters, channels, data); the message says how."""
 
 
@@ -99,7 +99,7 @@ def _read_json(path: Path, default: Any) -> Any:
     try:
         return json.loads(path.read_text() or "null") or default
     except json.JSONDecodeError as exc:
-        raise AlgorithmError(f"{path.name} is not valid JSON: {exc}") from exc
+        raise UserError(f"{path.name} is not valid JSON: {exc}") from exc
 
 
 def write_failure(root: Path, reason: str) -> None:
@@ -115,7 +115,7 @@ def run_training(image_package: str, root: Path | None = None) -> int:
         environment = load_training_environment(root)
         train = importlib.import_module(f"{image_package}.train").train
         train(environment)
-    except AlgorithmError as exc:
+    except UserError as exc:
         print(f"ERROR: {exc}", flush=True)
         write_failure(root, f"ClientError: {exc}")
         return CLIENT_ERROR_EXIT_CODE
@@ -134,7 +134,7 @@ def run_serving(image_package: str, root: Path | None = None) -> int:
     try:
         load_handler = importlib.import_module(f"{image_package}.serve").load_handler
         handler = load_handler(model_dir)
-    except AlgorithmError as exc:
+    except UserError as exc:
         print(f"ERROR: could not load the model from {model_dir}: {exc}", flush=True)
         return CLIENT_ERROR_EXIT_CODE
     serving.serve(handler)

@@ -2,7 +2,7 @@
 
 SageMaker hands hyperparameters to the container as strings. An image declares each one (type,
 valid range, required or default) in a :class:`HyperparameterSpec`; ``validate`` parses the strings
-and raises :class:`AlgorithmError` with the algorithm's own wording, so a learner sees the same
+and raises :class:`UserError` with the algorithm's own wording, so a learner sees the same
 failure reason locally as on AWS.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.container import UserError
 
 INTEGER, CONTINUOUS, CATEGORICAL, LIST, TEXT = "integer", "continuous", "categorical", "list", "text"
 
@@ -126,17 +126,17 @@ class HyperparameterSpec:
         given = {self.aliases.get(name, name): raw for name, raw in user.items()}
         for hp in self.hyperparameters:
             if hp.required and hp.name not in given:
-                raise AlgorithmError(self.messages.missing.format(name=hp.name))
+                raise UserError(self.messages.missing.format(name=hp.name))
         for name in user:
             if name not in self:
-                raise AlgorithmError(self.messages.extraneous.format(name=name))
+                raise UserError(self.messages.extraneous.format(name=name))
         values: dict[str, Any] = {}
         for name, raw in given.items():
             hp = self.by_name[name]
             try:
                 values[name] = hp.parse(str(raw))
             except ValueError:
-                raise AlgorithmError(
+                raise UserError(
                     self.messages.unparsable.format(
                         name=name, value=raw, kind=_KIND_WORDS.get(hp.kind, hp.kind)
                     )
@@ -145,7 +145,7 @@ class HyperparameterSpec:
             hp = self.by_name[name]
             if not hp.in_range(value):
                 shown = ",".join(value) if hp.kind == LIST else value
-                raise AlgorithmError(
+                raise UserError(
                     self.messages.out_of_range.format(
                         name=name, value=shown, raw=str(given[name]), range=hp.describe_range()
                     )

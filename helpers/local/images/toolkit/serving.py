@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.container import UserError
 
 PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
 DEFAULT_PORT = 8080
@@ -82,7 +82,7 @@ def default_accept(image_default: str, supported: Sequence[str]) -> str:
     if not value:
         return image_default
     if value not in supported:
-        raise AlgorithmError(
+        raise UserError(
             f"{DEFAULT_ACCEPT_ENV}={configured!r} is not a supported response type. "
             f"Please use one of: {', '.join(supported)}."
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.container import UserError
 
 
 def read_csv_channel(channel: str, files: list[Path]) -> np.ndarray:
@@ -24,7 +24,7 @@ def read_csv_channel(channel: str, files: list[Path]) -> np.ndarray:
         if block is None:
             continue
         if blocks and block.shape[1] != blocks[0].shape[1]:
-            raise AlgorithmError(
+            raise UserError(
                 f"File '{path.name}' in channel '{channel}' has {block.shape[1]} columns but "
                 f"'{first.name if first else ''}' has {blocks[0].shape[1]}; all files of a channel "
                 "need the same columns (label first, then the features)."
@@ -35,7 +35,7 @@ def read_csv_channel(channel: str, files: list[Path]) -> np.ndarray:
         return np.empty((0, 0), dtype=np.float32)
     matrix = blocks[0] if len(blocks) == 1 else np.vstack(blocks)
     if matrix.shape[1] < 2:
-        raise AlgorithmError(
+        raise UserError(
             f"The {channel} channel has a single column; CSV training data needs the label in the "
             "first column followed by at least one feature."
         )
@@ -52,11 +52,11 @@ def read_csv_file(channel: str, path: Path) -> np.ndarray | None:
     try:
         matrix = pd.read_csv(io.BytesIO(raw), header=None, dtype=np.float32).to_numpy()
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
-        raise AlgorithmError(_describe_csv_problem(channel, path, raw)) from None
+        raise UserError(_describe_csv_problem(channel, path, raw)) from None
     # pandas pads short rows with NaN; the field count tells whether every row was complete.
     rows, columns = matrix.shape
     if raw.count(b",") != rows * (columns - 1):
-        raise AlgorithmError(_describe_csv_problem(channel, path, raw))
+        raise UserError(_describe_csv_problem(channel, path, raw))
     return matrix
 
 
@@ -103,7 +103,7 @@ def read_libsvm_channel(channel: str, files: list[Path]) -> tuple[object, np.nda
         loaded = load_svmlight_files([str(p) for p in files], zero_based=True, dtype=np.float32)
     except (ValueError, RuntimeError) as exc:
         names = ", ".join(f"'{p.name}'" for p in files)
-        raise AlgorithmError(
+        raise UserError(
             f"Channel '{channel}' ({names}) is not in LIBSVM format ({exc}). Each line must be "
             "'<label> <index>:<value> ...'; for CSV data set the channel's ContentType to text/csv."
         ) from exc

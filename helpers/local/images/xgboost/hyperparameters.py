@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.container import UserError
 from helpers.local.images.toolkit.hyperparameters import (
     CATEGORICAL,
     CONTINUOUS,
@@ -57,14 +57,14 @@ def _eval_metric_supported(metric: str) -> bool:
     name, at, threshold = metric.partition("@")
     if at:
         if name not in ("error", "ndcg", "map"):
-            raise AlgorithmError(
+            raise UserError(
                 f"Metric '{metric}' is not supported. Parameter 'eval_metric' with customized threshold "
                 "should be one of these options: 'error', 'ndcg', 'map'."
             )
         try:
             float(threshold.rstrip("-"))
         except ValueError:
-            raise AlgorithmError(f"Threshold value 't' in '{name}@t' expects float input.") from None
+            raise UserError(f"Threshold value 't' in '{name}@t' expects float input.") from None
         return True
     return metric in metrics.MAXIMIZE or metric in metrics.MINIMIZE
 
@@ -182,28 +182,28 @@ REMOVED_FROM_XGBOOST = {
 
 
 def validate(user: dict[str, str]) -> dict[str, Any]:
-    """Parse and check the hyperparameters like the built-in container; raise AlgorithmError if wrong."""
+    """Parse and check the hyperparameters like the built-in container; raise UserError if wrong."""
     values = SPEC.validate(user)
     objective = values.get("objective", "reg:squarederror")
     if objective in ("multi:softmax", "multi:softprob") and "num_class" not in values:
-        raise AlgorithmError("Require input for parameter 'num_class' for multi-classification")
+        raise UserError("Require input for parameter 'num_class' for multi-classification")
     if "num_class" in values and not objective.startswith("multi:"):
-        raise AlgorithmError(
+        raise UserError(
             "Do not need to setup parameter 'num_class' for learning task other than multi-classification."
         )
     for metric in values.get("eval_metric", []):
         if metric == "auc" and not objective.startswith(("binary:", "rank:")):
-            raise AlgorithmError("Metric 'auc' can only be applied for classification and ranking problems.")
+            raise UserError("Metric 'auc' can only be applied for classification and ranking problems.")
         if metric == "aft-nloglik" and objective != "survival:aft":
-            raise AlgorithmError("Metric 'aft-nloglik' can only be applied for 'survival:aft' objective.")
+            raise UserError("Metric 'aft-nloglik' can only be applied for 'survival:aft' objective.")
     tree_method = values.get("tree_method")
     if "monotone_constraints" in values and tree_method not in ("exact", "hist"):
-        raise AlgorithmError(
+        raise UserError(
             "monotone_constraints can be used only when the tree_method parameter is set to either "
             "'exact' or 'hist'."
         )
     if "interaction_constraints" in values and tree_method not in ("exact", "hist", "approx"):
-        raise AlgorithmError(
+        raise UserError(
             "interaction_constraints can be used only when the tree_method parameter is set to either "
             "'exact', 'hist' or 'approx'."
         )

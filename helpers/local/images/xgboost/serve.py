@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-from helpers.local.images.toolkit.container import AlgorithmError
+from helpers.local.images.toolkit.container import UserError
 from helpers.local.images.toolkit.payloads import parse_csv, parse_libsvm
 from helpers.local.images.toolkit.serving import (
     InvocationError,
@@ -46,7 +46,7 @@ def load_booster(model_dir: Path) -> xgb.Booster:
     if not path.exists():
         candidates = [p for p in sorted(model_dir.glob("*")) if p.is_file()] if model_dir.is_dir() else []
         if not candidates:
-            raise AlgorithmError(f"no model file in {model_dir} (expected {MODEL_FILE})")
+            raise UserError(f"no model file in {model_dir} (expected {MODEL_FILE})")
         path = candidates[0]
     raw = path.read_bytes()
     booster = xgb.Booster()
@@ -57,7 +57,7 @@ def load_booster(model_dir: Path) -> xgb.Booster:
         try:
             booster = pickle.loads(raw)
         except Exception:
-            raise AlgorithmError(f"{path.name} is not an XGBoost model: {native_error}") from None
+            raise UserError(f"{path.name} is not an XGBoost model: {native_error}") from None
     # One thread per request: on one or a few rows, thread start-up costs more than it saves.
     booster.set_param({"nthread": 1})
     return booster

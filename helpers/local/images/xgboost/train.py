@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from helpers.local.images.toolkit.container import AlgorithmError, TrainingEnvironment
+from helpers.local.images.toolkit.container import TrainingEnvironment, UserError
 from helpers.local.images.toolkit.training_data import read_csv_channel, read_libsvm_channel
 from helpers.local.images.xgboost import MODEL_FILE, custom_metrics, metrics
 from helpers.local.images.xgboost.hyperparameters import NATIVE_METRICS, booster_params, validate
@@ -71,16 +71,16 @@ def train(env: TrainingEnvironment) -> None:
     csv_weights = values.get("csv_weights", 0)
     dtrain = load_dmatrix(env, "train", formats["train"], csv_weights=csv_weights)
     if dtrain is None:
-        raise AlgorithmError(f"No data in training channel path {env.channel_dir('train')}")
+        raise UserError(f"No data in training channel path {env.channel_dir('train')}")
     dval = None
     if "validation" in formats:
         dval = load_dmatrix(
             env, "validation", formats["validation"], csv_weights=csv_weights, width=dtrain.num_col()
         )
         if dval is None:
-            raise AlgorithmError(f"No data in validation channel path {env.channel_dir('validation')}")
+            raise UserError(f"No data in validation channel path {env.channel_dir('validation')}")
         if dval.num_col() != dtrain.num_col():
-            raise AlgorithmError(
+            raise UserError(
                 f"The validation channel has {dval.num_col()} features but the train channel has "
                 f"{dtrain.num_col()}; both need the same columns (label first, then the features)."
             )
@@ -101,14 +101,14 @@ def train(env: TrainingEnvironment) -> None:
 def validate_channels(env: TrainingEnvironment) -> dict[str, str]:
     """``{channel: "csv" | "libsvm"}``, failing as the container does on missing or unknown channels."""
     if "train" not in env.input_data_config:
-        raise AlgorithmError("Missing required channel: train")
+        raise UserError("Missing required channel: train")
     formats = {}
     for channel, config in env.input_data_config.items():
         if channel not in CHANNELS:
-            raise AlgorithmError(f"Extraneous channel found: {channel}")
+            raise UserError(f"Extraneous channel found: {channel}")
         formats[channel] = data_format(config.get("ContentType"))
     if len(set(formats.values())) > 1:
-        raise AlgorithmError("The train and validation channels must have the same ContentType.")
+        raise UserError("The train and validation channels must have the same ContentType.")
     return formats
 
 
@@ -123,16 +123,16 @@ def data_format(content_type: str | None) -> str:
     if media in ("csv", "text/csv"):
         label_size = dict(p.strip().split("=", 1) for p in params.split(";") if "=" in p).get("label_size")
         if label_size not in (None, "1"):
-            raise AlgorithmError(
+            raise UserError(
                 f"{content_type} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1"
             )
         return CSV
     if media in _UNSUPPORTED_LOCALLY:
-        raise AlgorithmError(
+        raise UserError(
             f"ContentType {content_type} is accepted by SageMaker's XGBoost but not by the local "
             "service; write the data as CSV (ContentType text/csv) or LIBSVM (text/libsvm)."
         )
-    raise AlgorithmError(f"{content_type} is not an accepted ContentType: {_ACCEPTED}.")
+    raise UserError(f"{content_type} is not an accepted ContentType: {_ACCEPTED}.")
 
 
 def check_labels(channel: str, labels: np.ndarray, objective: str, values: dict[str, Any]) -> None:
@@ -143,14 +143,14 @@ def check_labels(channel: str, labels: np.ndarray, objective: str, values: dict[
     if objective in ("binary:logistic", "binary:logitraw", "binary:hinge", "reg:logistic") and (
         low < 0 or high > 1
     ):
-        raise AlgorithmError(
+        raise UserError(
             f"label must be in [0,1] for logistic regression: the {channel} channel has labels from "
             f"{low:g} to {high:g} (objective {objective})."
         )
     if objective.startswith("multi:"):
         num_class = values["num_class"]
         if low < 0 or high >= num_class or not np.all(np.mod(labels, 1) == 0):
-            raise AlgorithmError(
+            raise UserError(
                 f"label must be in [0, num_class): the {channel} channel has labels from {low:g} to "
                 f"{high:g} with num_class {num_class}."
             )
@@ -258,11 +258,11 @@ def _maximize(metric: str) -> bool:
 
 
 def _training_failure(exc: Exception) -> Exception:
-    """ClientError for xgboost failures caused by the data or settings, AlgorithmError otherwise."""
+    """ClientError for xgboost failures caused by the data or settings, UserError otherwise."""
     lines = [line for line in str(exc).split("Stack trace:")[0].splitlines() if line.strip()]
     detail = _SOURCE_LOCATION.sub("", lines[-1].strip()) if lines else str(exc)
     if any(known in detail for known in CUSTOMER_ERRORS):
-        return AlgorithmError(detail)
+        return UserError(detail)
     return RuntimeError(f"XGB train call failed with exception:\n {detail}")
 
 
