@@ -8,8 +8,8 @@ from typing import Any
 from helpers.local.api import operation
 from helpers.local.api.listing import list_page, pick
 from helpers.local.api.resources import create_resource, get_resource
-from helpers.local.aws.backends import parse_s3_uri
 from helpers.local.core.errors import ValidationException
+from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.images import UnknownImageError, resolve_image
 
 KIND = "Model"

@@ -9,8 +9,8 @@ from helpers.local.api import operation
 from helpers.local.api.listing import list_page, pick
 from helpers.local.api.models import get_model
 from helpers.local.api.resources import get_resource
-from helpers.local.aws.backends import parse_s3_uri
 from helpers.local.core.errors import ResourceInUse, ValidationException
+from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.jobs import quotas
 from helpers.local.jobs.runs import NameInUse, request_stop
 from helpers.local.jobs.transform import TransformJobRun

@@ -8,9 +8,7 @@ CloudWatch Logs at the state folder, so both outlive a restart of the service.
 from __future__ import annotations
 
 import json
-import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from moto.iam.models import iam_backends
@@ -19,30 +17,10 @@ from moto.s3.models import s3_backends
 from helpers.local.aws.logs.store import LogStore
 from helpers.local.core.config import ACCOUNT_ID, ROLE_NAME
 from helpers.local.core.errors import ValidationException
+from helpers.local.core.s3_uri import S3Location
 from helpers.local.store.s3_objects import ObjectStore, persist_s3
 
 _state: dict[str, ObjectStore | LogStore] = {}
-
-_S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?$")
-
-
-@dataclass(frozen=True)
-class S3Location:
-    bucket: str
-    key: str
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-
-def parse_s3_uri(uri: str, field: str) -> S3Location:
-    match = _S3_URI.match(uri or "")
-    if not match:
-        raise ValidationException(
-            f"{field} '{uri}' is not a valid S3 URI: use the form s3://bucket-name/key-prefix."
-        )
-    return S3Location(match.group(1), match.group(2) or "")
 
 
 def _s3():

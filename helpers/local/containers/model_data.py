@@ -8,8 +8,8 @@ import tarfile
 from pathlib import Path
 
 from helpers.local.aws import backends as moto_backends
-from helpers.local.aws.backends import parse_s3_uri
 from helpers.local.core.errors import JobFailure
+from helpers.local.core.s3_uri import parse_s3_uri
 
 
 def unpack_model(model_data_url: str | None, target: Path) -> None:

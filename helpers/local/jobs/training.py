@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from helpers.local.aws import backends as moto_backends
-from helpers.local.aws.backends import parse_s3_uri
 from helpers.local.containers.images import image_module
 from helpers.local.containers.metrics import MetricScraper, check_metric_definitions
 from helpers.local.containers.runner import Container, LogSink
 from helpers.local.core.config import stop_grace_seconds
 from helpers.local.core.errors import JobFailure, ResourceInUse, ValidationException
 from helpers.local.core.paths import UnsafePath, child, inside, relative_key_path, remove_tree
+from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.images import algorithm_metrics
 from helpers.local.jobs import quotas
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON, add_transition, close_transitions

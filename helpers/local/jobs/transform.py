@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from helpers.local.aws import backends as moto_backends
-from helpers.local.aws.backends import parse_s3_uri
 from helpers.local.containers.images import image_module
 from helpers.local.containers.model_data import unpack_model
 from helpers.local.containers.runner import LogSink, ModelServer, ModelServerError
 from helpers.local.core.errors import JobFailure
 from helpers.local.core.paths import child, remove_tree
+from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON
 from helpers.local.jobs.training import require_output_bucket
 
