@@ -39,7 +39,8 @@ def _run(command: str, config: ServiceConfig) -> int:
     elif command == "start":
         info = control.start_current(config)
         print(
-            f"SageMaker local service running on {config.url} (pid {info['pid']}, state in {info['stateDir']})"
+            f"SageMaker local service running on {config.url} "
+            f"(pid {info['pid']}, state in {info['stateDir']})"
         )
     elif command == "stop":
         stopped = control.stop(config)

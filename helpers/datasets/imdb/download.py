@@ -85,7 +85,8 @@ def download(
         _fetch(url, part, progress=progress, timeout=timeout)
     except urllib.error.HTTPError as exc:  # before _NETWORK_ERRORS: it is a URLError too
         raise ImdbHttpError(
-            f"Could not download {url}: the server answered {_reason(exc)}; check the URL or {LOCAL_COPY_HINT}"
+            f"Could not download {url}: the server answered {_reason(exc)}; "
+            f"check the URL or {LOCAL_COPY_HINT}"
         ) from None
     except _NETWORK_ERRORS as exc:
         raise ImdbOfflineError(

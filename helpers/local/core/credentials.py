@@ -74,7 +74,8 @@ def _read(path: Path) -> Credentials:
         status = os.fstat(handle.fileno())
         if status.st_uid != os.getuid() or status.st_mode & 0o077:
             raise UnsafeStateFolder(
-                f"{path} is not private to you (owner uid {status.st_uid}, mode {status.st_mode & 0o777:o}), so "
+                f"{path} is not private to you (owner uid {status.st_uid}, "
+                f"mode {status.st_mode & 0o777:o}), so "
                 "someone else may know or have chosen these credentials: delete it and start the service "
                 "again, which makes a new one."
             )

@@ -257,7 +257,8 @@ def _problem(shape: Shape, value: Any, path: str, constraint: str) -> str:
 def _mismatch(shape: Shape, value: Any, path: str) -> None:
     where = f" at '{path}'" if path else ""
     raise SerializationException(
-        f"Value '{_echo(value)}'{where} cannot be read as {shape.type_name}: pass {_EXPECTED[shape.type_name]}."
+        f"Value '{_echo(value)}'{where} cannot be read as {shape.type_name}: "
+        f"pass {_EXPECTED[shape.type_name]}."
     )
 
 

@@ -24,7 +24,10 @@ from xml.sax.saxutils import escape
 from helpers.local.core.credentials import health_proof
 from helpers.local.gateway.signature import Scope, SignatureError, SignatureVerifier, SignedRequest
 
-FIX = "sign requests with the credentials that `python -m helpers.local env` prints (helpers.connect() uses them)"
+FIX = (
+    "sign requests with the credentials that `python -m helpers.local env` prints "
+    "(helpers.connect() uses them)"
+)
 
 # (protocol, reason) -> (error code, AWS's message)
 _CODES: dict[tuple[str, str], tuple[str, str]] = {

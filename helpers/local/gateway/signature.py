@@ -279,8 +279,8 @@ def _parse_amz_date(value: str) -> dt.datetime:
         if len(value) != 16 or value[8] != "T" or value[15] != "Z":
             raise ValueError(value)
         return dt.datetime(
-            int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]), int(value[11:13]), int(value[13:15]),
-            tzinfo=dt.UTC,
+            int(value[0:4]), int(value[4:6]), int(value[6:8]),
+            int(value[9:11]), int(value[11:13]), int(value[13:15]), tzinfo=dt.UTC,
         )  # fmt: skip
     except ValueError:
         raise SignatureError(

@@ -117,7 +117,10 @@ class StoredBody(io.RawIOBase):
 
 
 def _read_at(fd: int, position: int, size: int | None) -> bytes:
-    """Up to ``size`` bytes (all when negative) of ``fd`` from ``position``, without moving a shared offset."""
+    """Up to ``size`` bytes (all when negative) of ``fd`` from ``position``.
+
+    Reads at an offset, so a file descriptor shared between threads needs no seek.
+    """
     remaining = os.fstat(fd).st_size - position if size is None or size < 0 else size
     chunks = []
     while remaining > 0 and (chunk := os.pread(fd, min(remaining, _CHUNK * 64), position)):

@@ -1,1 +1,4 @@
-"""CloudWatch Logs served from SQLite in the state folder: groups, streams and events persist, memory stays flat."""
+"""CloudWatch Logs served from SQLite in the state folder.
+
+Groups, streams and events persist across restarts, and memory stays flat however much is logged.
+"""

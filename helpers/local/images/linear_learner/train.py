@@ -52,7 +52,8 @@ class Dataset:
 
 def train(env: TrainingEnvironment) -> None:
     log(
-        f"Reading provided configuration from {env.root}/input/config/hyperparameters.json: {env.hyperparameters}"
+        f"Reading provided configuration from {env.root}/input/config/hyperparameters.json: "
+        f"{env.hyperparameters}"
     )
     settings = validate(env.hyperparameters)
     log(f"Final configuration: {json.dumps({k: str(v) for k, v in sorted(settings.items())})}")
@@ -155,10 +156,12 @@ def fit(settings: dict[str, Any], data: dict[str, Dataset], host: str) -> Linear
         log(f"#quality_metric: host={host}, epoch={epoch}, train {objective_name} <loss>={train_loss}")
         if "validation" in data:
             log(
-                f"#quality_metric: host={host}, epoch={epoch}, validation {objective_name} <loss>={monitored[leader]}"
+                f"#quality_metric: host={host}, epoch={epoch}, "
+                f"validation {objective_name} <loss>={monitored[leader]}"
             )
         log(
-            f"#early_stopping_criteria_metric: host={host}, epoch={epoch}, criteria={objective_name}, value={monitored[leader]}"
+            f"#early_stopping_criteria_metric: host={host}, epoch={epoch}, "
+            f"criteria={objective_name}, value={monitored[leader]}"
         )
         if (
             monitored[leader] < best_loss * (1 - settings["early_stopping_tolerance"])
@@ -170,7 +173,8 @@ def fit(settings: dict[str, Any], data: dict[str, Dataset], host: str) -> Linear
             stale += 1
             log(f"Epoch {epoch}: Loss has not improved for {stale} epochs.")
         log(
-            f"#progress_metric: host={host}, completed {int(100 * (epoch + 1) / settings['epochs'])} % of epochs"
+            f"#progress_metric: host={host}, "
+            f"completed {int(100 * (epoch + 1) / settings['epochs'])} % of epochs"
         )
         if stale >= settings["early_stopping_patience"]:
             log(f"Reached early stopping criteria after {epoch + 1} epochs")

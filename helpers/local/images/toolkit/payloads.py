@@ -152,7 +152,8 @@ def _instances(document: Any) -> list[Any]:
         return [document]
     raise InvocationError(
         400,
-        'Loading json data failed: expected {"instances": [{"features": [...]}, ...]} or {"features": [...]}.',
+        'Loading json data failed: expected {"instances": [{"features": [...]}, ...]} '
+        'or {"features": [...]}.',
     )
 
 
@@ -213,7 +214,8 @@ def _rows_matrix(rows: list[list[Any]]) -> np.ndarray:
         if len(row) != width:
             raise InvocationError(
                 400,
-                f"Loading json data failed: instance {number} has {len(row)} features but the first has {width}.",
+                f"Loading json data failed: instance {number} has {len(row)} features "
+                f"but the first has {width}.",
             )
     try:
         return np.array(rows, dtype=np.float32)

@@ -124,7 +124,8 @@ def data_format(content_type: str | None) -> str:
         label_size = dict(p.strip().split("=", 1) for p in params.split(";") if "=" in p).get("label_size")
         if label_size not in (None, "1"):
             raise UserError(
-                f"{content_type} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1"
+                f"{content_type} is not an accepted csv ContentType. "
+                "Optional parameter label_size must be equal to 1"
             )
         return CSV
     if media in _UNSUPPORTED_LOCALLY:
