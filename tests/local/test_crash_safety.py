@@ -17,9 +17,8 @@ import pytest
 from helpers.local import control
 from helpers.local.containers.process_ledger import ChildLedger
 from helpers.local.core.config import ROLE_ARN, client_environment, load_config
-
-from .conftest import free_port
-from .service_helpers import (
+from tests.conftest import free_port
+from tests.service_helpers import (
     XGBOOST_IMAGE,
     processes_in,
     regression_csv,

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..conftest import free_port
+from tests.conftest import free_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def regression_rows(count: int, seed: int, features: int = 5) -> np.ndarray:

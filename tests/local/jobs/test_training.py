@@ -8,7 +8,7 @@ import tarfile
 import pytest
 from botocore.exceptions import ClientError
 
-from .service_helpers import regression_csv, training_request, unique, wait_training
+from tests.service_helpers import regression_csv, training_request, unique, wait_training
 
 
 @pytest.fixture(scope="module")

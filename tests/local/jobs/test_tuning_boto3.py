@@ -1,5 +1,4 @@
-"""Hyperparameter tuning jobs: boto3 against the service, the SDK's HyperparameterTuner, and the
-search strategies and stopping rules on their own.
+"""Hyperparameter tuning jobs through boto3 against the service.
 
 Training jobs here are tiny (a few rounds on 120 rows) so the whole file runs in well under a
 minute; the tuning jobs that need training are started by module fixtures and run side by side.
@@ -7,7 +6,6 @@ minute; the tuning jobs that need training are started by module fixtures and ru
 
 from __future__ import annotations
 
-import random
 import re
 import time
 
@@ -16,61 +14,11 @@ from botocore.exceptions import ClientError
 
 from helpers.local.api.service import Service
 from helpers.local.api.tuning import describe_tuning_job
-from helpers.local.core.config import ROLE_ARN
-from helpers.local.core.errors import ValidationException
 from helpers.local.store.resources import Store
-from helpers.local.tuning.bayesian import BayesianSearch
-from helpers.local.tuning.early_stopping import MedianStoppingRule
-from helpers.local.tuning.hyperband import HyperbandResource, HyperbandRule
-from helpers.local.tuning.objective import jobs_not_improving
-from helpers.local.tuning.ranges import parse_parameter_ranges
-from helpers.local.tuning.strategies import GridSearch, RandomSearch
+from tests.local.jobs.tuning_requests import RANGES, assert_inside, tuning_request, upload_tuning_data
+from tests.service_helpers import unique, wait_for, wait_until
 
-from .service_helpers import XGBOOST_IMAGE, csv_channel, regression_csv, unique, wait_for, wait_until
-
-RANGES = {
-    "IntegerParameterRanges": [
-        {"Name": "max_depth", "MinValue": "2", "MaxValue": "6", "ScalingType": "Linear"},
-        {"Name": "min_child_weight", "MinValue": "1", "MaxValue": "16", "ScalingType": "Logarithmic"},
-    ],
-    "ContinuousParameterRanges": [
-        {"Name": "eta", "MinValue": "0.05", "MaxValue": "0.5", "ScalingType": "Logarithmic"},
-        {"Name": "subsample", "MinValue": "0.5", "MaxValue": "0.99", "ScalingType": "ReverseLogarithmic"},
-        {"Name": "gamma", "MinValue": "0", "MaxValue": "5", "ScalingType": "Auto"},
-    ],
-    "CategoricalParameterRanges": [{"Name": "tree_method", "Values": ["hist", "approx"]}],
-}
 CHILD_NAME = re.compile(r"^(?P<tuning>.+)-(?P<number>\d{3})-[0-9a-f]{8}$")
-
-
-def tuning_request(
-    name: str, bucket: str, strategy: str = "Random", jobs: int = 4, parallel: int = 2, **config
-):
-    channel = lambda c: csv_channel(c, f"s3://{bucket}/tuning/{c}")  # noqa: E731
-    static = config.pop("static", {"objective": "reg:squarederror", "num_round": "5"})
-    request = {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": strategy,
-            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "validation:rmse"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": parallel},
-            "ParameterRanges": config.pop("ranges", RANGES),
-            "RandomSeed": 7,
-            **config,
-        },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": static,
-            "AlgorithmSpecification": {"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
-            "RoleArn": ROLE_ARN,
-            "InputDataConfig": [channel("train"), channel("validation")],
-            "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/tuning-output"},
-            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
-        },
-    }
-    if strategy == "Grid":
-        del request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"]
-    return request
 
 
 def definitions_request(name: str, bucket: str) -> dict:
@@ -108,23 +56,9 @@ def children(sm, name: str) -> list[dict]:
     )["TrainingJobSummaries"]
 
 
-def assert_inside(hyperparameters: dict[str, str], ranges: dict) -> None:
-    for r in ranges.get("IntegerParameterRanges", []):
-        value = hyperparameters[r["Name"]]
-        assert value == str(int(value)) and int(r["MinValue"]) <= int(value) <= int(r["MaxValue"])
-    for r in ranges.get("ContinuousParameterRanges", []):
-        assert float(r["MinValue"]) <= float(hyperparameters[r["Name"]]) <= float(r["MaxValue"])
-    for r in ranges.get("CategoricalParameterRanges", []):
-        assert hyperparameters[r["Name"]] in r["Values"]
-
-
 @pytest.fixture(scope="module")
 def data(s3, bucket):
-    s3.put_object(Bucket=bucket, Key="tuning/train/train.csv", Body=regression_csv(seed=11).encode())
-    s3.put_object(
-        Bucket=bucket, Key="tuning/validation/validation.csv", Body=regression_csv(40, seed=12).encode()
-    )
-    return bucket
+    return upload_tuning_data(s3, bucket)
 
 
 @pytest.fixture(scope="module")
@@ -417,136 +351,3 @@ def test_duplicate_or_missing_names(sm, data, random_job):
         with pytest.raises(ClientError) as error:
             call(HyperParameterTuningJobName="never-created")
         assert error.value.response["Error"]["Code"] == "ResourceNotFound"
-
-
-def test_sdk_tuner_fit_attach_best_job_and_analytics(service, data):
-    import sagemaker
-    from sagemaker.estimator import Estimator
-    from sagemaker.inputs import TrainingInput
-    from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
-
-    import helpers
-
-    session, role = helpers.connect("local")
-    estimator = Estimator(
-        sagemaker.image_uris.retrieve("xgboost", session.boto_region_name, "1.7-1"),
-        role,
-        instance_count=1,
-        instance_type="ml.m5.large",
-        output_path=f"s3://{data}/sdk-tuning",
-        sagemaker_session=session,
-    )
-    estimator.set_hyperparameters(objective="reg:squarederror", num_round=5)
-    tuner = HyperparameterTuner(
-        estimator,
-        "validation:rmse",
-        {"max_depth": IntegerParameter(2, 5), "eta": ContinuousParameter(0.1, 0.5)},
-        objective_type="Minimize",
-        max_jobs=3,
-        max_parallel_jobs=2,
-        strategy="Bayesian",
-        random_seed=3,
-        base_tuning_job_name="sdk-tuning",
-    )
-    channel = lambda c: TrainingInput(f"s3://{data}/tuning/{c}", content_type="text/csv")  # noqa: E731
-    tuner.fit({"train": channel("train"), "validation": channel("validation")})
-    tuner.wait()
-
-    best = tuner.best_training_job()
-    attached = HyperparameterTuner.attach(tuner.latest_tuning_job.name, sagemaker_session=session)
-    assert attached.best_training_job() == best
-    assert attached.strategy == "Bayesian" and attached.max_jobs == 3
-    best_estimator = Estimator.attach(best, sagemaker_session=session)
-    assert best_estimator.model_data.endswith(f"/{best}/output/model.tar.gz")
-
-    table = tuner.analytics().dataframe()
-    assert len(table) == 3 and set(table["TrainingJobStatus"]) == {"Completed"}
-    assert (
-        table["FinalObjectiveValue"].min()
-        == table.loc[table["TrainingJobName"] == best, "FinalObjectiveValue"].iloc[0]
-    )
-    assert table["max_depth"].between(2, 5).all() and table["eta"].between(0.1, 0.5).all()
-
-
-# -- the search and stopping logic on its own ---------------------------------------------------
-
-
-SPACE = parse_parameter_ranges(RANGES, "ParameterRanges")
-
-
-@pytest.mark.parametrize("strategy", ["Random", "Bayesian"])
-def test_strategies_suggest_values_inside_the_ranges(strategy):
-    search = RandomSearch(SPACE, 1) if strategy == "Random" else BayesianSearch(SPACE, 1, True, 2, 30)
-    for index in range(30):
-        config = search.suggest(index)
-        assert_inside(config, RANGES)
-        search.report(index, float(config["max_depth"]) + float(config["eta"]))
-
-
-def test_log_scaling_favours_small_values_and_reverse_log_values_near_one():
-    search = RandomSearch(SPACE, 2)
-    configs = [search.suggest(i) for i in range(400)]
-    eta = sorted(float(c["eta"]) for c in configs)
-    subsample = sorted(float(c["subsample"]) for c in configs)
-    assert eta[200] < 0.2  # a linear search would put the median near 0.275
-    assert subsample[200] > 0.85  # a linear search would put it near 0.745
-
-
-def test_same_seed_same_bayesian_search_whatever_the_completion_order():
-    def run(order_seed: int) -> list[dict[str, str]]:
-        search, suggested, pending = BayesianSearch(SPACE, 5, True, 3, 20), [], []
-        shuffle = random.Random(order_seed)
-        for index in range(20):
-            # Results arrive in any order; only whether job index - 3 is done gates the next one.
-            while not search.ready(index):
-                done = shuffle.choice(pending)
-                pending.remove(done)
-                search.report(done, float(suggested[done]["eta"]))
-            suggested.append(search.suggest(index))
-            pending.append(index)
-        return suggested
-
-    assert run(0) == run(1)
-
-
-def test_grid_search_enumerates_integer_and_categorical_values():
-    space = parse_parameter_ranges(
-        {
-            "IntegerParameterRanges": [{"Name": "a", "MinValue": "1", "MaxValue": "3"}],
-            "CategoricalParameterRanges": [{"Name": "b", "Values": ["x", "y"]}],
-        },
-        "ParameterRanges",
-    )
-    grid = GridSearch(space)
-    configs = [grid.suggest(i) for i in range(grid.size)]
-    assert len({tuple(c.items()) for c in configs}) == grid.size == 6
-    assert grid.suggest(6) is None
-    with pytest.raises(ValidationException):
-        GridSearch(SPACE)
-
-
-def test_objective_not_improving_counts_jobs_in_the_order_they_ended():
-    # (end time, objective) in launch order; the job launched first ended last. In launch order
-    # the counts would be 2 and 0.
-    jobs = [(3.0, 0.5), (1.0, 1.0), (2.0, 2.0)]
-    assert jobs_not_improving(jobs, minimize=True) == 0  # the last to end is the best
-    assert jobs_not_improving(jobs, minimize=False) == 1  # 2.0 ended second; 0.5 does not beat it
-
-
-def test_median_rule_stops_only_jobs_worse_than_earlier_ones():
-    rule = MedianStoppingRule(minimize=True)
-    for index, history in enumerate(([5, 3, 2], [6, 4, 3], [5, 4, 2.5])):
-        rule.job_finished(index, history)
-    assert rule.should_stop(3, [4, 2]) is None
-    assert rule.should_stop(3, [4, 2, 1, 0.5]) is None  # no earlier job reached round 4
-    assert rule.should_stop(4, [9, 8]) is not None
-    # Rounds that arrive together are each judged, so a fast job is caught by its early rounds.
-    assert "after 1 rounds" in rule.should_stop(5, [9, 8, 7, 6])
-
-
-def test_hyperband_rule_cuts_jobs_outside_the_best_third():
-    rule = HyperbandRule(minimize=False, resource=HyperbandResource("num_round", 1, 9))
-    assert rule.rungs == [1, 3]
-    assert rule.should_stop(0, [0.9]) is None
-    assert rule.should_stop(1, [0.8]) is not None
-    assert rule.should_stop(2, [0.95, 0.96, 0.97]) is None

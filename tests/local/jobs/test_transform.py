@@ -6,8 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.local.core.config import ROLE_ARN
-
-from .service_helpers import (
+from tests.service_helpers import (
     XGBOOST_IMAGE,
     regression_csv,
     train_model,

@@ -29,8 +29,7 @@ from helpers.local.gateway.access import AccessGuard
 from helpers.local.gateway.app import MAX_CONTROL_PLANE_BODY, Gateway
 from helpers.local.gateway.signature import SignatureVerifier
 from helpers.local.hosting.router import MAX_PAYLOAD
-
-from .service_helpers import XGBOOST_IMAGE, csv_channel, signed_headers, training_request, unique
+from tests.service_helpers import XGBOOST_IMAGE, csv_channel, signed_headers, training_request, unique
 
 VARIANT_PATTERN = (
     protocol.operation_model("CreateEndpointConfig")

@@ -9,9 +9,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from helpers.local.core.config import ROLE_ARN
-
-from .service_helpers import XGBOOST_IMAGE, regression_csv, training_request, unique, wait_for
-from .test_service_tuning import tuning_request
+from tests.local.jobs.tuning_requests import tuning_request
+from tests.service_helpers import XGBOOST_IMAGE, regression_csv, training_request, unique, wait_for
 
 QUOTA_MESSAGE = (
     "The account-level service limit '{name}' is {limit} Instances, with current utilization of {used} "

@@ -8,8 +8,7 @@ import botocore.exceptions
 import pytest
 
 from helpers.local.core.config import ROLE_ARN
-
-from .service_helpers import (
+from tests.service_helpers import (
     XGBOOST_IMAGE,
     regression_csv,
     single_variant_config,

@@ -16,9 +16,8 @@ from botocore.exceptions import ClientError, FlexibleChecksumError
 
 from helpers.local import control
 from helpers.local.core.config import ServiceConfig, load_config
-
-from .conftest import free_port
-from .service_helpers import regression_csv, session_for, training_request, wait_training, wait_until
+from tests.conftest import free_port
+from tests.service_helpers import regression_csv, session_for, training_request, wait_training, wait_until
 
 BUCKET = "persistence-test"
 

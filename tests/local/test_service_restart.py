@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from helpers.local import control
 from helpers.local.core.config import ROLE_ARN, load_config
-
-from .conftest import free_port
-from .service_helpers import (
+from tests.conftest import free_port
+from tests.service_helpers import (
     XGBOOST_IMAGE,
     processes_in,
     regression_csv,

@@ -32,7 +32,7 @@ def test_running_service_reports_the_code_it_runs(service):
 
 
 def test_status_of_a_service_that_is_not_running(tmp_path):
-    from .conftest import free_port
+    from tests.conftest import free_port
 
     result = subprocess.run(
         [sys.executable, "-m", "helpers.local", "status", "--port", str(free_port()), "--state-dir", str(tmp_path)],

@@ -18,8 +18,7 @@ import pytest
 from botocore.config import Config
 
 from helpers.local.core.config import client_environment
-
-from .service_helpers import processes_in, single_variant_config, train_model, unique, wait_for
+from tests.service_helpers import processes_in, single_variant_config, train_model, unique, wait_for
 
 AWS_CLI = Path(sys.prefix) / "awscli" / "bin" / "aws"
 
