@@ -7,7 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from helpers.local.api import OPERATIONS, load_all
+from helpers.local.api import load_all
+from helpers.local.api.registry import OPERATIONS
 from helpers.local.containers.process_ledger import ChildLedger
 from helpers.local.containers.runner import PROCESSES
 from helpers.local.core import protocol

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers.local.api import operation
 from helpers.local.api.listing import paginate
+from helpers.local.api.registry import operation
 from helpers.local.core.errors import ValidationException
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers.local.api import operation
 from helpers.local.api.listing import list_page, pick
+from helpers.local.api.registry import operation
 from helpers.local.api.resources import get_resource
 from helpers.local.core.errors import ValidationException
 from helpers.local.jobs.runs import request_stop

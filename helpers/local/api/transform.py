@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from helpers.local.api import operation
 from helpers.local.api.listing import list_page, pick
 from helpers.local.api.models import get_model
+from helpers.local.api.registry import operation
 from helpers.local.api.resources import get_resource
 from helpers.local.core.errors import ResourceInUse, ValidationException
 from helpers.local.core.s3_uri import parse_s3_uri

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from helpers.local.api import operation
 from helpers.local.api.listing import list_page, paginate, pick
+from helpers.local.api.registry import operation
 from helpers.local.api.resources import get_resource
 from helpers.local.containers.metrics import check_metric_definitions
 from helpers.local.core.errors import ResourceInUse, ResourceNotFound, ValidationException

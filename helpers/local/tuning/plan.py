@@ -18,7 +18,7 @@ from helpers.local.tuning.early_stopping import MedianStoppingRule, StoppingRule
 from helpers.local.tuning.hyperband import HyperbandResource, HyperbandRule, hyperband_resource
 from helpers.local.tuning.objective import Objective, builtin_metric_definitions, resolve_objective
 from helpers.local.tuning.ranges import ParameterRange, parse_parameter_ranges
-from helpers.local.tuning.strategies import SearchStrategy, grid_size, search_strategy
+from helpers.local.tuning.strategies import GridSearch, RandomSearch, SearchStrategy, grid_size
 
 RANGE_LISTS = ("IntegerParameterRanges", "ContinuousParameterRanges", "CategoricalParameterRanges")
 OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
@@ -305,3 +305,18 @@ def _definition_plan(
         resolve_objective(objective, definition["AlgorithmSpecification"], where_objective),
         resource,
     )
+
+
+def search_strategy(
+    strategy: str, space: list[ParameterRange], seed: int, minimize: bool, max_parallel: int, max_jobs: int
+) -> SearchStrategy:
+    """The strategy named by ``HyperParameterTuningJobConfig.Strategy`` over ``space``."""
+    if strategy == "Grid":
+        return GridSearch(space)
+    if strategy == "Bayesian":
+        from helpers.local.tuning.bayesian import (
+            BayesianSearch,  # optuna loads in ~1 s: only when it is needed
+        )
+
+        return BayesianSearch(space, seed, minimize, max_parallel, max_jobs)
+    return RandomSearch(space, seed)

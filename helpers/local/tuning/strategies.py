@@ -72,18 +72,3 @@ def grid_size(space: list[ParameterRange]) -> int:
             "runs; narrow the ranges."
         )
     return size
-
-
-def search_strategy(
-    strategy: str, space: list[ParameterRange], seed: int, minimize: bool, max_parallel: int, max_jobs: int
-) -> SearchStrategy:
-    """The strategy named by ``HyperParameterTuningJobConfig.Strategy`` over ``space``."""
-    if strategy == "Grid":
-        return GridSearch(space)
-    if strategy == "Bayesian":
-        from helpers.local.tuning.bayesian import (
-            BayesianSearch,  # optuna loads in ~1 s: only when it is needed
-        )
-
-        return BayesianSearch(space, seed, minimize, max_parallel, max_jobs)
-    return RandomSearch(space, seed)

@@ -186,7 +186,7 @@ def test_serving_answers_csv_and_json_with_scores(trained):
 
 def test_unsupported_default_accept_stops_the_model_loading(trained, monkeypatch):
     from helpers.local.images.linear_learner.serve import load_handler
-    from helpers.local.images.toolkit.container import UserError
+    from helpers.local.images.toolkit.errors import UserError
 
     root, _ = trained
     monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "text/csv")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers.local.images.toolkit.container import UserError
+from helpers.local.images.toolkit.errors import UserError
 from helpers.local.images.toolkit.hyperparameters import (
     CATEGORICAL,
     CONTINUOUS,

@@ -22,7 +22,7 @@ import numpy as np
 
 from helpers.local.images.linear_learner import MODEL_FILE
 from helpers.local.images.linear_learner.model import LinearModel
-from helpers.local.images.toolkit.container import UserError
+from helpers.local.images.toolkit.errors import UserError
 from helpers.local.images.toolkit.payloads import parse_csv, parse_json_instances, parse_jsonlines
 from helpers.local.images.toolkit.serving import (
     InvocationError,

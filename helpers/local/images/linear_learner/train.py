@@ -19,7 +19,8 @@ import numpy as np
 from helpers.local.images.linear_learner import MODEL_FILE
 from helpers.local.images.linear_learner.hyperparameters import validate
 from helpers.local.images.linear_learner.model import LinearModel
-from helpers.local.images.toolkit.container import TrainingEnvironment, UserError
+from helpers.local.images.toolkit.container import TrainingEnvironment
+from helpers.local.images.toolkit.errors import UserError
 from helpers.local.images.toolkit.training_data import read_csv_channel
 
 CHANNELS = ("train", "validation", "test")

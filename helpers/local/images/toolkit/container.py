@@ -26,14 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.local.images.toolkit.errors import UserError
+
 ML_ROOT_ENV = "SAGEMAKER_OPT_ML"
 DEFAULT_ML_ROOT = "/opt/ml"
 CLIENT_ERROR_EXIT_CODE = 1  # a UserError; FailureReason "ClientError: ..." as SageMaker shows it
 ALGORITHM_ERROR_EXIT_CODE = 2
-
-
-class UserError(Exception):
-    """A failure the learner can fix (hyperparameters, channels, data); the message says how."""
 
 
 @dataclass(frozen=True)

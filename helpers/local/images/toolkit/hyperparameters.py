@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.local.images.toolkit.container import UserError
+from helpers.local.images.toolkit.errors import UserError
 
 INTEGER, CONTINUOUS, CATEGORICAL, LIST, TEXT = "integer", "continuous", "categorical", "list", "text"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.local.images.toolkit.container import UserError
+from helpers.local.images.toolkit.errors import UserError
 
 
 def read_csv_channel(channel: str, files: list[Path]) -> np.ndarray:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-from helpers.local.images.toolkit.container import UserError
+from helpers.local.images.toolkit.errors import UserError
 from helpers.local.images.toolkit.payloads import parse_csv, parse_libsvm
 from helpers.local.images.toolkit.serving import (
     InvocationError,

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from helpers.local.images.toolkit.container import TrainingEnvironment, UserError
+from helpers.local.images.toolkit.container import TrainingEnvironment
+from helpers.local.images.toolkit.errors import UserError
 from helpers.local.images.toolkit.training_data import read_csv_channel, read_libsvm_channel
 from helpers.local.images.xgboost import MODEL_FILE, custom_metrics, metrics
 from helpers.local.images.xgboost.hyperparameters import NATIVE_METRICS, booster_params, validate
