@@ -61,10 +61,12 @@ def summary(operation: str, document: dict[str, Any]) -> dict[str, Any]:
     nested = NESTED_MEMBERS.get(operation, {})
     result = {}
     for member in list_shape(operation).summary_members:
-        path = nested.get(member, (member,))
-        value: Any = document
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
+        if member in nested:
+            value: Any = document
+            for key in nested[member]:
+                value = value.get(key) if isinstance(value, dict) else None
+        else:
+            value = document.get(member)
         if value is not None:
             result[member] = value
     return result
