@@ -159,3 +159,43 @@ def model_from_job(sm, job: str, model: str) -> str:
         PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": desc["ModelArtifacts"]["S3ModelArtifacts"]},
     )
     return model
+
+
+def small_tuning_request(name: str, bucket: str, key: str, jobs: int = 2) -> dict[str, Any]:
+    """A Random tuning job of ``jobs`` two-round XGBoost jobs on the data under ``key/``."""
+    training = training_request("unused", bucket, num_round="2")
+    for channel in training["InputDataConfig"]:
+        source = channel["DataSource"]["S3DataSource"]
+        source["S3Uri"] = source["S3Uri"].replace("/data/", f"/{key}/")
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "validation:rmse"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {
+                "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "4"}]
+            },
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {"objective": "reg:squarederror", "num_round": "2"},
+            **{k: training[k] for k in ("AlgorithmSpecification", "RoleArn", "InputDataConfig")},
+            **{k: training[k] for k in ("OutputDataConfig", "ResourceConfig", "StoppingCondition")},
+        },
+    }
+
+
+def upload_regression_data(s3, bucket: str, key: str, seed: int = 0) -> None:
+    """train/ and validation/ CSV files under ``key/``, as ``training_request`` channels read them."""
+    s3.put_object(Bucket=bucket, Key=f"{key}/train/train.csv", Body=regression_csv(seed=seed).encode())
+    s3.put_object(
+        Bucket=bucket, Key=f"{key}/validation/validation.csv", Body=regression_csv(40, seed=seed + 1).encode()
+    )
+
+
+def wait_tuning_job(sm, name: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
+        "HyperParameterTuningJobStatus",
+        timeout=180,
+    )

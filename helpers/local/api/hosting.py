@@ -75,12 +75,11 @@ def describe_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
 @operation("ListEndpointConfigs")
 def list_endpoint_configs(service, params: dict[str, Any]) -> dict[str, Any]:
     return list_page(
+        "ListEndpointConfigs",
         service.store.list(CONFIG),
         params,
         name_key="EndpointConfigName",
         status_key=None,
-        summary=lambda d: pick(d, "EndpointConfigName", "EndpointConfigArn", "CreationTime"),
-        result_key="EndpointConfigs",
     )
 
 
@@ -127,14 +126,11 @@ def describe_endpoint(service, params: dict[str, Any]) -> dict[str, Any]:
 @operation("ListEndpoints")
 def list_endpoints(service, params: dict[str, Any]) -> dict[str, Any]:
     return list_page(
+        "ListEndpoints",
         service.store.list(ENDPOINT),
         params,
         name_key="EndpointName",
         status_key="EndpointStatus",
-        summary=lambda d: pick(
-            d, "EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus"
-        ),
-        result_key="Endpoints",
     )
 
 

@@ -63,14 +63,7 @@ def describe_model(service, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("ListModels")
 def list_models(service, params: dict[str, Any]) -> dict[str, Any]:
-    return list_page(
-        service.store.list(KIND),
-        params,
-        name_key="ModelName",
-        status_key=None,
-        summary=lambda d: pick(d, "ModelName", "ModelArn", "CreationTime"),
-        result_key="Models",
-    )
+    return list_page("ListModels", service.store.list(KIND), params, name_key="ModelName", status_key=None)
 
 
 @operation("DeleteModel")

@@ -25,8 +25,9 @@ def add_tags(service, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("ListTags")
 def list_tags(service, params: dict[str, Any]) -> dict[str, Any]:
-    _require(service, params["ResourceArn"])
-    return paginate(service.store.tags(params["ResourceArn"]), params, "Tags", default_size=50)
+    arn = params["ResourceArn"]
+    _require(service, arn)
+    return paginate("ListTags", service.store.tags(arn), params, scope=arn)
 
 
 @operation("DeleteTags")

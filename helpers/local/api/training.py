@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers.local.api.listing import list_page, pick
+from helpers.local.api.listing import list_page
 from helpers.local.api.registry import operation
 from helpers.local.api.resources import get_resource
 from helpers.local.core.errors import ValidationException
@@ -31,22 +31,14 @@ def describe_training_job(service, params: dict[str, Any]) -> dict[str, Any]:
     return get_training_job(service, params["TrainingJobName"])
 
 
-def training_job_summary(doc: dict[str, Any]) -> dict[str, Any]:
-    return pick(
-        doc, "TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime",
-        "LastModifiedTime", "TrainingJobStatus", "SecondaryStatus",
-    )  # fmt: skip
-
-
 @operation("ListTrainingJobs")
 def list_training_jobs(service, params: dict[str, Any]) -> dict[str, Any]:
     return list_page(
+        "ListTrainingJobs",
         service.store.list(KIND),
         params,
         name_key="TrainingJobName",
         status_key="TrainingJobStatus",
-        summary=training_job_summary,
-        result_key="TrainingJobSummaries",
     )
 
 

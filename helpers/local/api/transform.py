@@ -90,21 +90,11 @@ def describe_transform_job(service, params: dict[str, Any]) -> dict[str, Any]:
 @operation("ListTransformJobs")
 def list_transform_jobs(service, params: dict[str, Any]) -> dict[str, Any]:
     return list_page(
+        "ListTransformJobs",
         service.store.list(KIND),
         params,
         name_key="TransformJobName",
         status_key="TransformJobStatus",
-        summary=lambda d: pick(
-            d,
-            "TransformJobName",
-            "TransformJobArn",
-            "CreationTime",
-            "TransformEndTime",
-            "LastModifiedTime",
-            "TransformJobStatus",
-            "FailureReason",
-        ),  # fmt: skip
-        result_key="TransformJobSummaries",
     )
 
 

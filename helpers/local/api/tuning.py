@@ -1,9 +1,10 @@
 """CreateHyperParameterTuningJob, DescribeHyperParameterTuningJob, ListHyperParameterTuningJobs,
 StopHyperParameterTuningJob, ListTrainingJobsForHyperParameterTuningJob.
 
-A tuning job's document holds its request (as Describe shows it), its status and the list of
-training jobs it launched. Counters, the best training job and the per-job summaries are worked
-out from those training jobs whenever they are asked for, so they are never out of date.
+A tuning job's document holds its request (as Describe shows it) and its status; its record in
+the store holds the list of training jobs it launched. Counters, the best training job and the
+per-job summaries are worked out from those training jobs whenever they are asked for, so they are
+never out of date.
 """
 
 from __future__ import annotations
@@ -11,19 +12,26 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from helpers.local.api.listing import list_page, paginate, pick
+from helpers.local.api.listing import list_page, paginate
 from helpers.local.api.registry import operation
 from helpers.local.api.resources import get_resource
+from helpers.local.api.shapes import summary
 from helpers.local.containers.metrics import check_metric_definitions
 from helpers.local.core.errors import ResourceInUse, ResourceNotFound, ValidationException
 from helpers.local.jobs import quotas
 from helpers.local.jobs.runs import NameInUse, request_stop
 from helpers.local.jobs.training import training_job_document
-from helpers.local.jobs.tuning import KIND, TERMINAL, TRIALS, HyperParameterTuningJobRun, objective_value
+from helpers.local.jobs.tuning import (
+    KIND,
+    TERMINAL,
+    HyperParameterTuningJobRun,
+    launched_training_jobs,
+    objective_value,
+)
 from helpers.local.tuning.objective import jobs_not_improving
 from helpers.local.tuning.plan import TuningPlan, describe_document
 
-DEFAULT_PAGE_SIZE = 10  # ListTrainingJobsForHyperParameterTuningJob's default MaxResults
+TRAINING_JOBS_LIST = "ListTrainingJobsForHyperParameterTuningJob"
 
 
 def get_tuning_job(service, name: str) -> dict[str, Any]:
@@ -59,7 +67,6 @@ def create_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[s
         CreationTime=timestamp,
         LastModifiedTime=timestamp,
     )
-    doc[TRIALS] = []
     run = HyperParameterTuningJobRun(service, name, plan, params.get("Tags"))
 
     def create() -> None:
@@ -93,7 +100,7 @@ def describe_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict
 
 def describe_tuning_job(service, doc: dict[str, Any]) -> dict[str, Any]:
     """The stored document plus what is derived from the training jobs."""
-    result = {key: value for key, value in doc.items() if key != TRIALS}
+    result = dict(doc)
     summaries = training_job_summaries(service, doc)
     statuses = [s["TrainingJobStatus"] for s in summaries]
     objectives = [s["ObjectiveStatus"] for s in summaries]
@@ -159,63 +166,41 @@ def _objective(doc: dict[str, Any], definition_name: str | None) -> dict[str, st
 def training_job_summaries(service, doc: dict[str, Any]) -> list[dict[str, Any]]:
     """``HyperParameterTrainingJobSummary`` of every training job the tuning job launched, oldest first."""
     summaries = []
-    for trial in doc.get(TRIALS, []):
+    for trial in launched_training_jobs(service.store, doc["HyperParameterTuningJobName"]):
         job = service.store.get("TrainingJob", trial["TrainingJobName"])
         if job is None:
             continue
-        summary = {
-            **pick(trial, "TrainingJobDefinitionName", "TrainingJobName", "TunedHyperParameters"),
-            **pick(job, "TrainingJobArn", "CreationTime", "TrainingStartTime", "TrainingEndTime", "TrainingJobStatus",
-                   "FailureReason"),
-            "TuningJobName": doc["HyperParameterTuningJobName"],
-        }  # fmt: skip
+        # The training job's Describe document, plus what the tuning job knows about it.
+        source = {**job, **trial, "TuningJobName": doc["HyperParameterTuningJobName"]}
         objective = _objective(doc, trial.get("TrainingJobDefinitionName"))
         value = objective_value(job, objective["MetricName"])
         if job["TrainingJobStatus"] not in TERMINAL:
-            summary["ObjectiveStatus"] = "Pending"
+            source["ObjectiveStatus"] = "Pending"
         elif value is None:
-            summary["ObjectiveStatus"] = "Failed"
+            source["ObjectiveStatus"] = "Failed"
         else:
-            summary["ObjectiveStatus"] = "Succeeded"
-            summary["FinalHyperParameterTuningJobObjectiveMetric"] = {**objective, "Value": value}
-        summaries.append(summary)
+            source["ObjectiveStatus"] = "Succeeded"
+            source["FinalHyperParameterTuningJobObjectiveMetric"] = {**objective, "Value": value}
+        summaries.append(summary(TRAINING_JOBS_LIST, source))
     return summaries
 
 
 @operation("ListHyperParameterTuningJobs")
 def list_hyper_parameter_tuning_jobs(service, params: dict[str, Any]) -> dict[str, Any]:
-    def summary(doc: dict[str, Any]) -> dict[str, Any]:
-        described = describe_tuning_job(service, doc)
-        return {
-            **pick(
-                described,
-                "HyperParameterTuningJobName",
-                "HyperParameterTuningJobArn",
-                "HyperParameterTuningJobStatus",
-                "CreationTime",
-                "HyperParameterTuningEndTime",
-                "LastModifiedTime",
-                "TrainingJobStatusCounters",
-                "ObjectiveStatusCounters",
-            ),  # fmt: skip
-            "Strategy": doc["HyperParameterTuningJobConfig"]["Strategy"],
-            "ResourceLimits": doc["HyperParameterTuningJobConfig"]["ResourceLimits"],
-        }
-
     return list_page(
+        "ListHyperParameterTuningJobs",
         service.store.list(KIND),
         {"SortBy": "Name", "SortOrder": "Ascending", **params},
         name_key="HyperParameterTuningJobName",
         status_key="HyperParameterTuningJobStatus",
-        summary=summary,
-        result_key="HyperParameterTuningJobSummaries",
+        describe=lambda doc: describe_tuning_job(service, doc),
     )
 
 
 @operation("ListTrainingJobsForHyperParameterTuningJob")
 def list_training_jobs_for_hyper_parameter_tuning_job(service, params: dict[str, Any]) -> dict[str, Any]:
-    doc = get_tuning_job(service, params["HyperParameterTuningJobName"])
-    summaries = training_job_summaries(service, doc)
+    name = params["HyperParameterTuningJobName"]
+    summaries = training_job_summaries(service, get_tuning_job(service, name))
     if "StatusEquals" in params:
         summaries = [s for s in summaries if s["TrainingJobStatus"] == params["StatusEquals"]]
     sort_by = params.get("SortBy", "Name")
@@ -229,7 +214,7 @@ def list_training_jobs_for_hyper_parameter_tuning_job(service, params: dict[str,
         ]
         key = lambda s: s[field]  # noqa: E731
     summaries.sort(key=key, reverse=params.get("SortOrder", "Ascending") == "Descending")
-    return paginate(summaries, params, "TrainingJobSummaries", default_size=DEFAULT_PAGE_SIZE)
+    return paginate(TRAINING_JOBS_LIST, summaries, params, scope=name)
 
 
 @operation("StopHyperParameterTuningJob")

@@ -1,8 +1,9 @@
 """Endpoint lifecycles: create, blue/green update, rescale, delete, restore after a restart.
 
 Each change runs on a background thread and ends in InService (or Failed / rolled back), the
-way AWS reports it. The private ``EndpointDeployment`` record keeps what a restart needs: the
-config and models the endpoint was built from, and where their unpacked artifacts are.
+way AWS reports it. The endpoint's record (kept beside its Describe document in the store) holds
+what a restart needs: the config and models the endpoint was built from, and where their unpacked
+artifacts are.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from helpers.local.hosting.router import Router
 
 log = logging.getLogger("helpers.local.hosting")
 ENDPOINT = "Endpoint"
-DEPLOYMENT = "EndpointDeployment"
 DRAIN_TIMEOUT_SECONDS = 65  # a little over the model time limit
 MONITOR_INTERVAL_SECONDS = 0.5
 
@@ -108,8 +108,7 @@ class EndpointManager:
         self, endpoint: str, config: dict[str, Any], models: dict[str, dict[str, Any]], fleet: Fleet
     ) -> None:
         record = {"EndpointConfig": config, "Models": models, "ModelDirs": fleet.model_dirs()}
-        if not self.store.update(DEPLOYMENT, endpoint, lambda d: d.update(record)):
-            self.store.insert(DEPLOYMENT, endpoint, f"deployment/{endpoint}", record)
+        self.store.put_record(ENDPOINT, endpoint, record)
 
     # -- lifecycle operations, each on its own thread -------------------------------------------
 
@@ -171,7 +170,7 @@ class EndpointManager:
         def work() -> None:
             with self._lock(endpoint):
                 fleet = self.router.fleets.get(endpoint)
-                deployment = self.store.get(DEPLOYMENT, endpoint)
+                deployment = self.store.get_record(ENDPOINT, endpoint)
                 if fleet is None or deployment is None:
                     self._set(
                         endpoint, EndpointStatus="Failed", FailureReason="The endpoint has no running fleet."
@@ -205,8 +204,7 @@ class EndpointManager:
                 finished = self.router.deactivate(endpoint)
                 for fleet in {id(f): f for f in (serving, finished) if f is not None}.values():
                     self._drain_and_stop(fleet)
-                self.store.delete(DEPLOYMENT, endpoint)
-                self.store.delete(ENDPOINT, endpoint)
+                self.store.delete(ENDPOINT, endpoint)  # and its record
                 self._remove_files(endpoint)
 
         self.service.runs.background(f"delete-endpoint-{endpoint}", work)
@@ -227,10 +225,9 @@ class EndpointManager:
         """Bring back every endpoint that was serving when the service last stopped."""
         for doc in self.store.list(ENDPOINT):
             endpoint, status = doc["EndpointName"], doc["EndpointStatus"]
-            deployment = self.store.get(DEPLOYMENT, endpoint)
+            deployment = self.store.get_record(ENDPOINT, endpoint)
             if status == "Deleting":
-                self.store.delete(DEPLOYMENT, endpoint)
-                self.store.delete(ENDPOINT, endpoint)
+                self.store.delete(ENDPOINT, endpoint)  # and its record
                 self._remove_files(endpoint)
             elif deployment is None:
                 if status in ("Creating", "Updating"):

@@ -134,7 +134,7 @@ def variant_instances(variants: Iterable[dict[str, Any]], counts: dict[str, int]
 
 def endpoint_instances(service, endpoint: dict[str, Any]) -> Counter:
     """The instances an existing endpoint holds, by type."""
-    deployment = service.store.get("EndpointDeployment", endpoint["EndpointName"])
+    deployment = service.store.get_record("Endpoint", endpoint["EndpointName"])
     config = (deployment or {}).get("EndpointConfig") or service.store.get(
         "EndpointConfig", endpoint["EndpointConfigName"]
     )

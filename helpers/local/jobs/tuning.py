@@ -27,7 +27,7 @@ from helpers.local.tuning.strategies import SearchStrategy
 log = logging.getLogger("helpers.local")
 
 KIND = "HyperParameterTuningJob"
-TRIALS = "TrainingJobs"  # the tuning job's own record of its training jobs (not part of Describe)
+TRIALS = "TrainingJobs"  # the tuning job's record: the training jobs it launched, oldest first
 TERMINAL = ("Completed", "Failed", "Stopped")  # for tuning jobs and training jobs alike
 POLL_SECONDS = 0.05
 # When the first training jobs all end without an objective, the rest would too: give up early.
@@ -37,6 +37,11 @@ FAILURES_BEFORE_GIVING_UP = 3
 def training_job_name(tuning_job_name: str, index: int) -> str:
     """``<tuning job>-<NNN>-<8 hex>``, as SageMaker names a tuning job's training jobs."""
     return f"{tuning_job_name}-{index + 1:03d}-{uuid.uuid4().hex[:8]}"
+
+
+def launched_training_jobs(store, tuning_job_name: str) -> list[dict[str, Any]]:
+    """``{TrainingJobName, TunedHyperParameters[, TrainingJobDefinitionName]}`` of each job launched."""
+    return (store.get_record(KIND, tuning_job_name) or {}).get(TRIALS, [])
 
 
 def objective_value(training_job: dict[str, Any], metric_name: str) -> float | None:
@@ -154,11 +159,8 @@ class HyperParameterTuningJobRun:
         if definition.name:
             trial["TrainingJobDefinitionName"] = definition.name
 
-        def record(d: dict[str, Any]) -> None:
-            d[TRIALS].append(trial)
-            d["LastModifiedTime"] = time.time()
-
-        self.service.store.update(KIND, self.name, record)
+        self.service.store.update_record(KIND, self.name, lambda r: r.setdefault(TRIALS, []).append(trial))
+        self.service.store.update(KIND, self.name, lambda d: d.update(LastModifiedTime=time.time()))
         # Tags given to a tuning job are added to every training job it launches.
         start_training_job(self.service, doc, self.tags)
         run = self.service.runs.get(TRAINING_KIND, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.local.api.listing import list_page, paginate, pick
+from helpers.local.api.listing import list_page, paginate
 from helpers.local.api.service import Service
 from helpers.local.core.config import ROLE_ARN, load_config
 from helpers.local.core.errors import ValidationException
@@ -21,12 +21,7 @@ JOBS = [
 
 def names(params: dict, docs: list[dict] = JOBS) -> list[str]:
     page = list_page(
-        docs,
-        params,
-        name_key="TrainingJobName",
-        status_key="TrainingJobStatus",
-        summary=lambda d: pick(d, "TrainingJobName"),
-        result_key="TrainingJobSummaries",
+        "ListTrainingJobs", docs, params, name_key="TrainingJobName", status_key="TrainingJobStatus"
     )
     return [s["TrainingJobName"] for s in page["TrainingJobSummaries"]]
 
@@ -51,33 +46,51 @@ def test_time_filters_are_strict_bounds():
     assert names({"LastModifiedTimeAfter": 35.0, "LastModifiedTimeBefore": 50.0}) == ["gamma-3"]
 
 
+MODELS = [
+    {"ModelName": f"model-{n}", "ModelArn": f"arn:model-{n}", "CreationTime": float(n)} for n in range(7)
+]
+
+
+def model_names(page: dict) -> list[str]:
+    return [model["ModelName"] for model in page["Models"]]
+
+
 def test_pages_cover_every_item_once_and_the_last_page_has_no_token():
-    items = list(range(7))
     seen, token, pages = [], None, 0
     while True:
         params = {"MaxResults": 3, **({"NextToken": token} if token else {})}
-        page = paginate(items, params, "Items")
-        seen += page["Items"]
+        page = paginate("ListModels", MODELS, params)
+        seen += model_names(page)
         pages += 1
         token = page.get("NextToken")
         if token is None:
             break
-    assert seen == items and pages == 3
-    assert "NextToken" not in paginate(items, {"MaxResults": 7}, "Items")
-    assert paginate(items, {}, "Items", default_size=5)["Items"] == [0, 1, 2, 3, 4]
+    assert seen == [m["ModelName"] for m in MODELS] and pages == 3
+    assert "NextToken" not in paginate("ListModels", MODELS, {"MaxResults": 7})
 
 
 def test_the_summary_runs_for_the_page_only():
-    summarised = []
-    paginate(list(range(100)), {"MaxResults": 2}, "Items", summary=summarised.append)
-    assert summarised == [0, 1]
+    described = []
+
+    def describe(doc: dict) -> dict:
+        described.append(doc["ModelName"])
+        return doc
+
+    paginate("ListModels", MODELS, {"MaxResults": 2}, describe=describe)
+    assert described == ["model-0", "model-1"]
 
 
 @pytest.mark.parametrize("token", ["not-a-token", "-1", "1e3", "9" * 19, "٣"])
 def test_a_token_no_call_returned_is_a_validation_error(token):
     with pytest.raises(ValidationException) as error:
-        paginate([1, 2, 3], {"NextToken": token}, "Items")
+        paginate("ListModels", MODELS, {"NextToken": token})
     assert error.value.message.startswith("Invalid pagination token")
+
+
+def test_a_token_from_another_list_is_refused():
+    token = paginate("ListModels", MODELS, {"MaxResults": 2})["NextToken"]
+    with pytest.raises(ValidationException):
+        paginate("ListEndpoints", [], {"NextToken": token})
 
 
 @pytest.fixture(scope="module")

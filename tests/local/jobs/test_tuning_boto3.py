@@ -291,7 +291,7 @@ def test_tuning_job_interrupted_by_a_restart_fails_with_a_fixed_runtime(tmp_path
     service.store = Store(tmp_path / "state.db")
     created = time.time() - 100
     doc = {"HyperParameterTuningJobName": "cut-short", "HyperParameterTuningJobStatus": "InProgress",
-           "CreationTime": created, "LastModifiedTime": created, "TrainingJobs": []}  # fmt: skip
+           "CreationTime": created, "LastModifiedTime": created}  # fmt: skip
     service.store.insert("HyperParameterTuningJob", "cut-short", "arn:cut-short", doc)
     service._fail_interrupted_jobs()
     described = describe_tuning_job(service, service.store.get("HyperParameterTuningJob", "cut-short"))
