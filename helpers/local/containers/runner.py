@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import http.client
 import logging
 import os
 import secrets
@@ -23,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from helpers.local.aws import backends as moto_backends
+from helpers.local.containers.model_client import ModelAddress, ModelAnswer, ModelConnection
 from helpers.local.containers.process_ledger import ChildLedger
-from helpers.local.images.toolkit.serving import INVOCATION_TOKEN_ENV, INVOCATION_TOKEN_HEADER
+from helpers.local.images.toolkit.serving import INVOCATION_TOKEN_ENV
 
 log = logging.getLogger("helpers.local")
 
@@ -347,13 +347,12 @@ class ModelServer:
         environment: dict[str, str] | None = None,
     ):
         self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.auth_header = {INVOCATION_TOKEN_HEADER: self.token}
+        self.address = ModelAddress(self.port, secrets.token_hex(16))
+        self.connection = ModelConnection(self.address)
         env = dict(environment or {})
         env["SAGEMAKER_BIND_TO_PORT"] = str(self.port)
-        env[INVOCATION_TOKEN_ENV] = self.token
+        env[INVOCATION_TOKEN_ENV] = self.address.token
         self.container = Container(image_module, "serve", ml_root, on_line, env)
-        self._local = threading.local()
 
     def wait_until_healthy(self, timeout: float = 60.0) -> None:
         deadline = time.time() + timeout
@@ -364,37 +363,19 @@ class ModelServer:
                     "answering /ping; see the container log"
                 )
             try:
-                status, _, _ = self.request("GET", "/ping", b"", {})
-                if status == 200:
+                if self.connection.ping():
                     return
-            except OSError:
+            except OSError:  # ModelUnreachable / ModelTimeout: not up yet
                 pass
             time.sleep(0.02)
         raise ModelServerError(f"the model server did not answer /ping within {timeout:.0f} s")
 
-    def request(
-        self, method: str, path: str, body: bytes, headers: dict[str, str], timeout: float = 60.0
-    ) -> tuple[int, bytes, dict[str, str]]:
-        # One keep-alive connection per calling thread.
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-            self._local.conn = conn
-        try:
-            conn.request(method, path, body=body, headers={**headers, **self.auth_header})
-            response = conn.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            self._local.conn = None
-            raise
-        return response.status, data, {k.lower(): v for k, v in response.getheaders()}
-
-    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[int, bytes, dict[str, str]]:
-        headers = {"Content-Type": content_type}
+    def invoke(self, body: bytes, content_type: str, accept: str | None) -> ModelAnswer:
+        """One ``/invocations`` request from the calling thread (batch transform)."""
+        headers = {"content-type": content_type}
         if accept:
-            headers["Accept"] = accept
-        return self.request("POST", "/invocations", body, headers)
+            headers["accept"] = accept
+        return self.connection.invoke(body, headers)
 
     def stop(self) -> None:
         self.container.stop()

@@ -38,7 +38,9 @@ from helpers.local.core.errors import (
 from helpers.local.core.version import code_fingerprint
 from helpers.local.gateway.access import AccessGuard, Refusal, Refused, error_response, protocol_of
 from helpers.local.gateway.signature import SignedRequest, claimed_service
-from helpers.local.hosting.router import MAX_PAYLOAD
+from helpers.local.hosting import runtime_errors
+from helpers.local.hosting.router import Router
+from helpers.local.hosting.runtime_errors import MAX_PAYLOAD, PayloadTooLarge, RuntimeApiError
 
 log = logging.getLogger("helpers.local")
 
@@ -57,10 +59,10 @@ MAX_CONTROL_PLANE_BODY = 8 * 1024 * 1024
 
 
 class Gateway:
-    def __init__(self, service, guard: AccessGuard, runtime=None):
+    def __init__(self, service, guard: AccessGuard, runtime: Router):
         self.service = service
         self.guard = guard
-        self.runtime = runtime  # answers InvokeEndpoint; absent until hosting is wired in
+        self.runtime = runtime  # answers InvokeEndpoint
         self.moto = WSGIMiddleware(DomainDispatcherApplication(create_backend_app), workers=8)
         # Control-plane calls block on SQLite and job bookkeeping: keep them off the event loop.
         self.executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sagemaker-api")
@@ -160,18 +162,17 @@ class Gateway:
         await _respond(send, status, payload, "application/x-amz-json-1.1")
 
     async def _invoke(self, endpoint: str, headers: dict[str, str], body: bytes, send: Send) -> None:
-        content_type, response_headers = "application/json", {}
         try:
-            if self.runtime is None:
-                raise _runtime_error(400, f"Endpoint {endpoint} of account {ACCOUNT_ID} not found.")
             status, payload, response_headers = await self.runtime.invoke(endpoint, headers, body)
-            content_type = response_headers.pop("content-type", content_type)
-        except ServiceError as error:
-            status, payload = error.status, protocol.error_body(error)
+        except RuntimeApiError as error:
+            status, payload, response_headers = error.response()
         except Exception as exc:
             log.exception("InvokeEndpoint of %s failed in the gateway", endpoint)
-            error = InternalFailure(f"InvokeEndpoint failed inside the local service: {exc!r}")
-            status, payload = error.status, protocol.error_body(error)
+            failure = runtime_errors.InternalFailure(
+                f"InvokeEndpoint failed inside the local service: {exc!r}"
+            )
+            status, payload, response_headers = failure.response()
+        content_type = response_headers.pop("content-type")
         await _respond(send, status, payload, content_type, response_headers)
 
     def _health(self, challenge: str) -> dict[str, Any]:
@@ -191,8 +192,7 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.runtime is not None:
-                    await self.runtime.close()
+                await self.runtime.close()
                 await asyncio.get_running_loop().run_in_executor(None, self.service.shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -209,24 +209,17 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 def _too_large(error_protocol: str, size: int, invoke: bool) -> Refusal:
     if invoke:
-        error = _runtime_error(413, "Request payload is larger than the 6 MB limit of InvokeEndpoint.")
-    else:
-        error = RequestTooLarge(
-            f"The request body ({size} bytes or more) is larger than the {MAX_CONTROL_PLANE_BODY // 2**20} MiB "
-            "limit of an API call: send less in one call, and put data in S3 instead."
-        )
+        status, body, headers = PayloadTooLarge().response()
+        return Refusal(status, body, headers.pop("content-type"), headers)
+    error = RequestTooLarge(
+        f"The request body ({size} bytes or more) is larger than the {MAX_CONTROL_PLANE_BODY // 2**20} MiB "
+        "limit of an API call: send less in one call, and put data in S3 instead."
+    )
     return error_response(error_protocol, 413, error.code, error.message)
 
 
 async def _refuse(send: Send, refusal: Refusal) -> None:
     await _respond(send, refusal.status, refusal.body, refusal.content_type, refusal.headers)
-
-
-def _runtime_error(status: int, message: str) -> ServiceError:
-    # The runtime API names its client errors ValidationError, not ValidationException.
-    error = ServiceError(message)
-    error.code, error.status = "ValidationError", status
-    return error
 
 
 def _parse_json(body: bytes) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 
 from helpers.local.aws import backends as moto_backends
 from helpers.local.containers.images import image_module
+from helpers.local.containers.model_client import ModelTimeout, ModelUnreachable
 from helpers.local.containers.model_data import unpack_model
 from helpers.local.containers.runner import LogSink, ModelServer, ModelServerError
 from helpers.local.core.errors import JobFailure
@@ -119,17 +120,19 @@ class TransformJobRun:
                 break
             assert self.server is not None
             try:
-                status, answer, _ = self.server.invoke(payload, content_type, accept)
-            except OSError as exc:
+                answer = self.server.invoke(payload, content_type, accept)
+            except ModelTimeout as exc:
+                raise JobFailure(f"ClientError: {exc} while transforming {uri}") from exc
+            except ModelUnreachable as exc:
                 raise JobFailure(
                     f"ClientError: the model server stopped while transforming {uri}: {exc}"
                 ) from exc
-            if status >= 400:
-                message = answer.decode(errors="replace").strip()[:500]
+            if answer.failed:
                 raise JobFailure(
-                    f"ClientError: the model server returned {status} for a record of {uri}: {message}"
+                    f"ClientError: the model server returned {answer.status} for a record of {uri}: "
+                    f"{answer.message[:500]}"
                 )
-            parts.append(answer.rstrip(b"\n") if joiner else answer)
+            parts.append(answer.body.rstrip(b"\n") if joiner else answer.body)
         result = joiner.join(parts)
         return result + joiner if joiner and result else result
 

@@ -28,7 +28,8 @@ from helpers.local.core.errors import SerializationException, ServiceError, Vali
 from helpers.local.gateway.access import AccessGuard
 from helpers.local.gateway.app import MAX_CONTROL_PLANE_BODY, Gateway
 from helpers.local.gateway.signature import SignatureVerifier
-from helpers.local.hosting.router import MAX_PAYLOAD
+from helpers.local.hosting.router import Router
+from helpers.local.hosting.runtime_errors import MAX_PAYLOAD
 from tests.service_helpers import XGBOOST_IMAGE, csv_channel, signed_headers, training_request, unique
 
 VARIANT_PATTERN = (
@@ -347,11 +348,16 @@ def test_boto3_gets_an_aws_error_for_a_request_over_the_limit(unchecked):
 
 def test_an_invoke_payload_over_6_mb_is_refused_before_it_is_sent(service):
     body = b"1," * (MAX_PAYLOAD // 2 + 1)
-    status, code, message = aws_error(
-        *post(service, "/endpoints/no-such-endpoint/invocations", body, {"Content-Type": "text/csv"}, False)
+    status, headers, answer = post(
+        service, "/endpoints/no-such-endpoint/invocations", body, {"Content-Type": "text/csv"}, False
     )
-    assert (status, code) == (413, "ValidationError")
-    assert "6 MB" in message
+    # The runtime API is rest-json: the code is in X-Amzn-ErrorType, the body has Message.
+    assert (status, headers["x-amzn-errortype"], headers["content-type"]) == (
+        413,
+        "ValidationError",
+        "application/json",
+    )
+    assert "6 MB" in json.loads(answer)["Message"]
 
 
 # --- the gateway on its own: an unexpected failure is still AWS-shaped ---
@@ -366,7 +372,7 @@ class _BrokenService:
 
 def test_an_unexpected_failure_is_internal_failure_json():
     credentials = Credentials("AKIAGATEWAYTESTKEY00", "gateway-test-secret-gateway-test-secret0")
-    gateway = Gateway(_BrokenService(), AccessGuard(SignatureVerifier(credentials)))
+    gateway = Gateway(_BrokenService(), AccessGuard(SignatureVerifier(credentials)), Router("us-east-1"))
     request = AWSRequest(
         method="POST", url="http://127.0.0.1:1/", data=b"{}", headers={"X-Amz-Target": "SageMaker.ListModels"}
     )

@@ -7,10 +7,13 @@ import signal
 import threading
 from collections import Counter
 
+import boto3
+import botocore.parsers
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers.local.core.config import ROLE_ARN
+from helpers.local.core.config import ACCOUNT_ID, ROLE_ARN
+from helpers.local.hosting.runtime_errors import MAX_PAYLOAD, ModelError
 from tests.service_helpers import (
     XGBOOST_IMAGE,
     processes_in,
@@ -100,10 +103,12 @@ def test_endpoint_lifecycle_and_describe(sm, runtime, models):
 
     sm.delete_endpoint(EndpointName=endpoint)
     wait_for(lambda: _status_or_gone(sm, endpoint), "EndpointStatus")
-    with pytest.raises(ClientError) as error:
+    with pytest.raises(runtime.exceptions.ValidationError) as error:
         runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=ROW)
-    assert error.value.response["Error"]["Code"] == "ValidationError"
-    assert "not found" in error.value.response["Error"]["Message"]
+    answer = error.value.response
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # The modeled Message member, as boto3 fills it from an AWS answer.
+    assert answer["Message"] == f"Endpoint {endpoint} of account {ACCOUNT_ID} not found."
 
 
 def _status_or_gone(sm, endpoint: str) -> dict:
@@ -138,14 +143,24 @@ def test_hosting_errors(sm, runtime, models):
     with pytest.raises(ClientError) as error:
         sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
     assert "already existing" in error.value.response["Error"]["Message"]
-    # A model error carries the container's status and message.
-    with pytest.raises(ClientError) as error:
-        runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body="not,numbers")
-    assert error.value.response["Error"]["Code"] == "ModelError"
-    assert error.value.response["OriginalStatusCode"] == 400
-    with pytest.raises(ClientError) as error:
+    # A model error carries the container's status and message, as boto3 reads them from AWS.
+    with pytest.raises(runtime.exceptions.ModelError) as error:
+        runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body="1.0,2.0")
+    answer = error.value.response
+    assert (answer["ResponseMetadata"]["HTTPStatusCode"], answer["OriginalStatusCode"]) == (424, 400)
+    assert answer["OriginalMessage"].startswith("Feature size of csv inference data 2 is not consistent")
+    assert answer["Error"]["Message"].startswith(
+        f'Received client error (400) from primary with message "{answer["OriginalMessage"]}".'
+    )
+    assert answer["LogStreamArn"].endswith(f":log-group:/aws/sagemaker/Endpoints/{endpoint}")
+    with pytest.raises(runtime.exceptions.ValidationError) as error:
         runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=ROW, TargetVariant="Z")
-    assert "Z" in error.value.response["Error"]["Message"]
+    answer = error.value.response
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert answer["Message"] == answer["Error"]["Message"]
+    assert (
+        "Target variant Z does not exist" in answer["Message"] and "its variants are: A" in answer["Message"]
+    )
     # As on AWS, deleting a config in use is allowed and the endpoint keeps serving.
     sm.delete_endpoint_config(EndpointConfigName=config)
     assert _predict(runtime, endpoint)[1] == "A"
@@ -261,3 +276,29 @@ def test_delete_while_creating_leaves_nothing_running(sm, runtime, models, servi
         _predict(runtime, endpoint)
     assert "not found" in error.value.response["Error"]["Message"]
     assert processes_in(service.state_dir / "work" / "endpoints" / endpoint) == []
+
+
+def test_an_invoke_payload_over_6_mb_is_a_validation_error(runtime):
+    with pytest.raises(runtime.exceptions.ValidationError) as error:
+        runtime.invoke_endpoint(
+            EndpointName="no-such-endpoint", ContentType="text/csv", Body=b"1" * (MAX_PAYLOAD + 1)
+        )
+    answer = error.value.response
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert "larger than the 6 MB limit of InvokeEndpoint" in answer["Message"]
+
+
+@pytest.mark.parametrize(
+    "original_status, says",
+    [(503, "Received server error (503) from primary"), (0, "Received server error (0) from primary")],
+)
+def test_a_model_server_error_or_timeout_reads_as_a_server_error(original_status, says):
+    """What boto3 makes of a ModelError for a 5xx answer, or none in time (status 0 on AWS)."""
+    status, body, headers = ModelError("e", "us-east-1", original_status, "busy").response()
+    client = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    parser = botocore.parsers.create_parser("rest-json")
+    operation = client.meta.service_model.operation_model("InvokeEndpoint")
+    parsed = parser.parse({"status_code": status, "headers": headers, "body": body}, operation.output_shape)
+    assert parsed["Error"]["Code"] == "ModelError" and parsed["Error"]["Message"].startswith(says)
+    error_class = client.exceptions.from_code(parsed["Error"]["Code"])
+    assert error_class is client.exceptions.ModelError
