@@ -19,6 +19,7 @@ from helpers.local.api.service import Service
 from helpers.local.aws import backends as moto_backends
 from helpers.local.core.config import ACCOUNT_ID, ROLE_ARN, ServiceConfig, load_config
 from helpers.local.core.errors import ValidationException
+from helpers.local.hosting.runtime_errors import RuntimeApiError
 from tests.conftest import free_port
 from tests.service_helpers import XGBOOST_IMAGE
 
@@ -97,10 +98,15 @@ def settle(service: Service, endpoint: str, timeout: float = 90) -> dict:
 
 
 def invoke(service: Service, endpoint: str) -> tuple[int, bytes]:
+    """The status and body InvokeEndpoint would answer with (a runtime error's status and message)."""
+
     async def call():
         return await service.router.invoke(endpoint, {"content-type": "text/csv"}, b"1.0,2.0,3.0")
 
-    status, body, _ = LOOP.run_until_complete(call())
+    try:
+        status, body, _ = LOOP.run_until_complete(call())
+    except RuntimeApiError as error:
+        return error.status, str(error).encode()
     return status, body
 
 
