@@ -44,7 +44,8 @@ def create_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
         get_model(service, spec.get("ModelName", ""))
         if spec.get("ServerlessConfig") or "InitialInstanceCount" not in spec:
             raise ValidationException(
-                f"Variant {spec['VariantName']}: set InitialInstanceCount (serverless variants are not supported locally)."
+                f"Variant {spec['VariantName']}: set InitialInstanceCount"
+                " (serverless variants are not supported locally)."
             )
         if spec["InitialInstanceCount"] < 1:
             raise ValidationException(
