@@ -25,8 +25,11 @@ $(READY): requirements.txt requirements-dev.txt pyproject.toml
 course: $(READY)  ## execute every Tutorial and Solutions notebook into build/ (executed .ipynb + HTML)
 	$(PY) -m helpers.course
 
-test: $(READY)  ## lint and the whole test suite
+lint: $(READY)  ## ruff: the lint rules (line length 110 included) and the format, checked, nothing rewritten
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint  ## lint and the whole test suite
 	$(PY) -m pytest
 
 notebooks: $(READY)  ## re-run the notebooks and store their outputs in place (before committing)

@@ -101,7 +101,8 @@ def main() -> None:
                 cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             print(
-                f"  notebook Batch Transform - {name}: {time.perf_counter() - started:.1f} s (incl. kernel start)"
+                f"  notebook Batch Transform - {name}: {time.perf_counter() - started:.1f} s"
+                " (incl. kernel start)"
             )
 
 

@@ -82,7 +82,9 @@ def main() -> None:
             )
             sm.create_model(
                 ModelName=f"bench-model-{i}", ExecutionRoleArn=ROLE_ARN,
-                PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": desc["ModelArtifacts"]["S3ModelArtifacts"]},
+                PrimaryContainer={
+                    "Image": XGBOOST_IMAGE, "ModelDataUrl": desc["ModelArtifacts"]["S3ModelArtifacts"],
+                },
             )  # fmt: skip
             sm.create_endpoint_config(
                 EndpointConfigName=f"bench-config-{i}",
@@ -107,7 +109,8 @@ def main() -> None:
             if i:
                 sm.delete_endpoint(EndpointName=f"bench-ep-{i}")
         print(
-            f"CreateEndpoint -> InService ({args.endpoints} endpoints): median {statistics.median(create_times):.3f} s, "
+            f"CreateEndpoint -> InService ({args.endpoints} endpoints): "
+            f"median {statistics.median(create_times):.3f} s, "
             f"max {max(create_times):.3f} s"
         )
 
@@ -146,7 +149,8 @@ def main() -> None:
         print(f"  InvokeEndpoint raw HTTP      {percentiles(raw)}")
         print(f"  InvokeEndpoint via boto3     {percentiles(via_boto)}")
         print(
-            f"  raw HTTP p50 minus in-process p50: {(statistics.median(raw) - statistics.median(local)) * 1000:.3f} ms"
+            "  raw HTTP p50 minus in-process p50: "
+            f"{(statistics.median(raw) - statistics.median(local)) * 1000:.3f} ms"
         )
         verifier = SignatureVerifier(config.credentials())
         request = SignedRequest(
@@ -177,7 +181,8 @@ def main() -> None:
             proc.join()
         elapsed = time.perf_counter() - started
         print(
-            f"throughput, {args.clients} raw-HTTP client processes for {args.seconds:.0f} s: {counter.value / elapsed:,.0f} invocations/s"
+            f"throughput, {args.clients} raw-HTTP client processes for {args.seconds:.0f} s: "
+            f"{counter.value / elapsed:,.0f} invocations/s"
         )
 
         failures, answers, stop = [], [], threading.Event()
@@ -207,7 +212,8 @@ def main() -> None:
         for thread in threads:
             thread.join()
         print(
-            f"UpdateEndpoint under 4 concurrent clients: {desc['EndpointStatus']} after {update_seconds:.2f} s; "
+            f"UpdateEndpoint under 4 concurrent clients: {desc['EndpointStatus']} "
+            f"after {update_seconds:.2f} s; "
             f"{len(answers)} requests, {len(failures)} failed; answered by {sorted(set(answers))}"
         )
 

@@ -38,10 +38,14 @@ def boto_session(monkeypatch):
 
 def _role(session: boto3.Session) -> str:
     iam = session.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+    ]}  # fmt: skip
     arn = iam.create_role(RoleName=NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     iam.attach_role_policy(RoleName=NAME, PolicyArn=BASIC_EXECUTION_POLICY)
-    iam.put_role_policy(RoleName=NAME, PolicyName=INVOKE_POLICY_NAME, PolicyDocument=json.dumps(INVOKE))  # fmt: skip
+    iam.put_role_policy(
+        RoleName=NAME, PolicyName=INVOKE_POLICY_NAME, PolicyDocument=json.dumps(INVOKE)
+    )  # fmt: skip
     return arn
 
 

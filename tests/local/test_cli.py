@@ -10,7 +10,8 @@ from helpers.local import control
 
 def _cli(service, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "helpers.local", *args, "--port", str(service.port), "--state-dir", str(service.state_dir)],
+        [sys.executable, "-m", "helpers.local", *args,
+         "--port", str(service.port), "--state-dir", str(service.state_dir)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
@@ -35,7 +36,8 @@ def test_status_of_a_service_that_is_not_running(tmp_path):
     from tests.conftest import free_port
 
     result = subprocess.run(
-        [sys.executable, "-m", "helpers.local", "status", "--port", str(free_port()), "--state-dir", str(tmp_path)],
+        [sys.executable, "-m", "helpers.local", "status",
+         "--port", str(free_port()), "--state-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 3 and "not running" in result.stdout

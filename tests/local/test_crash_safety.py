@@ -264,7 +264,8 @@ def test_endpoint_that_fails_to_start_leaves_no_folder(sm, s3, bucket, service):
 
 def test_status_shows_the_size_of_the_state_folder(service):
     result = subprocess.run(
-        [sys.executable, "-m", "helpers.local", "status", "--port", str(service.port), "--state-dir", str(service.state_dir)],
+        [sys.executable, "-m", "helpers.local", "status",
+         "--port", str(service.port), "--state-dir", str(service.state_dir)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0

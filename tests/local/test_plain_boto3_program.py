@@ -12,7 +12,8 @@ from helpers.local.core.config import client_environment
 
 def test_plain_boto3_program_trains_transforms_and_reports_bad_hyperparameters(service, tmp_path):
     exported = subprocess.run(
-        [sys.executable, "-m", "helpers.local", "env", "--port", str(service.port), "--state-dir", str(service.state_dir)],
+        [sys.executable, "-m", "helpers.local", "env",
+         "--port", str(service.port), "--state-dir", str(service.state_dir)],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     # Run the program through a shell that evals exactly what the CLI printed.

@@ -231,7 +231,10 @@ class EndpointManager:
                 self._remove_files(endpoint)
             elif deployment is None:
                 if status in ("Creating", "Updating"):
-                    reason = "The local service stopped before the endpoint was ready; delete it and create it again."
+                    reason = (
+                        "The local service stopped before the endpoint was ready;"
+                        " delete it and create it again."
+                    )
                     self._set(endpoint, EndpointStatus="Failed", FailureReason=reason)
             elif status != "Failed":
                 self._set(endpoint, EndpointStatus="Updating" if status == "InService" else status)

@@ -13,9 +13,12 @@ from tests.conftest import free_port
 from tests.service_helpers import XGBOOST_IMAGE
 
 JOBS = [
-    {"TrainingJobName": "beta-2", "TrainingJobStatus": "Completed", "CreationTime": 20.0, "LastModifiedTime": 50.0},
-    {"TrainingJobName": "Alpha-1", "TrainingJobStatus": "Failed", "CreationTime": 10.0, "LastModifiedTime": 30.0},
-    {"TrainingJobName": "gamma-3", "TrainingJobStatus": "InProgress", "CreationTime": 30.0, "LastModifiedTime": 40.0},
+    {"TrainingJobName": "beta-2", "TrainingJobStatus": "Completed",
+     "CreationTime": 20.0, "LastModifiedTime": 50.0},
+    {"TrainingJobName": "Alpha-1", "TrainingJobStatus": "Failed",
+     "CreationTime": 10.0, "LastModifiedTime": 30.0},
+    {"TrainingJobName": "gamma-3", "TrainingJobStatus": "InProgress",
+     "CreationTime": 30.0, "LastModifiedTime": 40.0},
 ]  # fmt: skip
 
 

@@ -94,7 +94,8 @@ def test_several_problems_are_counted_and_joined():
     error = problem("ListTrainingJobs", {"MaxResults": 0, "SortBy": "Size"})
     assert error.message == (
         "2 validation errors detected: "
-        "Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1; "
+        "Value '0' at 'maxResults' failed to satisfy constraint: "
+        "Member must have value greater than or equal to 1; "
         "Value 'Size' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value set: "
         "[Name, CreationTime, Status]"
     )
@@ -107,7 +108,8 @@ def test_a_missing_nested_member_must_not_be_null():
     error = problem("CreateTrainingJob", request)
     assert error.message == (
         "2 validation errors detected: "
-        "Value null at 'outputDataConfig.s3OutputPath' failed to satisfy constraint: Member must not be null; "
+        "Value null at 'outputDataConfig.s3OutputPath' failed to satisfy constraint: "
+        "Member must not be null; "
         "Value '0' at 'stoppingCondition.maxRuntimeInSeconds' failed to satisfy constraint: "
         "Member must have value greater than or equal to 1"
     )

@@ -186,7 +186,8 @@ def test_the_aws_cli_works_with_the_printed_environment(service, tmp_path):
         f"{AWS_CLI} is missing: `make test` installs the aws CLI next to the course's venv"
     )
     printed = subprocess.run(
-        [sys.executable, "-m", "helpers.local", "env", "--port", str(service.port), "--state-dir", str(service.state_dir)],
+        [sys.executable, "-m", "helpers.local", "env",
+         "--port", str(service.port), "--state-dir", str(service.state_dir)],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -68,7 +68,8 @@ def plane(config) -> Iterator[Service]:
             {
                 "EndpointConfigName": f"{name}-config",
                 "ProductionVariants": [
-                    {"VariantName": "A", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+                    {"VariantName": "A", "ModelName": name,
+                     "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
                 ],
             },
         )  # fmt: skip
@@ -142,7 +143,8 @@ def test_an_update_that_succeeds_switches_config_and_clears_the_failure(plane):
     plane.handle("CreateEndpointConfig", {
         "EndpointConfigName": "good-config-2",
         "ProductionVariants": [
-            {"VariantName": "B", "ModelName": "good", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+            {"VariantName": "B", "ModelName": "good",
+             "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
         ],
     })  # fmt: skip
     plane.handle("UpdateEndpoint", {"EndpointName": "serving", "EndpointConfigName": "good-config-2"})

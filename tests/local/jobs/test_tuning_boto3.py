@@ -102,7 +102,9 @@ def started(sm, data):
         "early",
         tuning_request(
             unique("early"), data, "Grid", parallel=1,
-            ranges={"CategoricalParameterRanges": [{"Name": "eta", "Values": ["0.5", "0.45", "0.4", "0.00001"]}]},
+            ranges={"CategoricalParameterRanges": [
+                {"Name": "eta", "Values": ["0.5", "0.45", "0.4", "0.00001"]},
+            ]},
             static={"objective": "reg:squarederror", "num_round": "20000", "early_stopping_rounds": "3"},
             TrainingJobEarlyStoppingType="Auto",
         ),
@@ -207,8 +209,10 @@ def test_grid_runs_every_combination_once(sm, started):
     desc = wait_tuning(sm, name)
     assert desc["HyperParameterTuningJobStatus"] == "Completed", desc.get("FailureReason")
     assert desc["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 4
-    combinations = sorted((j["TunedHyperParameters"]["max_depth"], j["TunedHyperParameters"]["min_child_weight"])
-                          for j in children(sm, name))  # fmt: skip
+    combinations = sorted(
+        (j["TunedHyperParameters"]["max_depth"], j["TunedHyperParameters"]["min_child_weight"])
+        for j in children(sm, name)
+    )
     assert combinations == [("2", "1"), ("2", "2"), ("4", "1"), ("4", "2")]
 
 
@@ -252,8 +256,11 @@ def test_early_stopping_stops_the_hopeless_job(sm, started):
 
 def test_stop_tuning_job_stops_its_training_jobs(sm, data):
     name = unique("stop")
-    request = tuning_request(name, data, static={"objective": "reg:squarederror", "num_round": "100000", "eta": "0.0001"},
-                             ranges={"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "3"}]})  # fmt: skip
+    request = tuning_request(
+        name, data,
+        static={"objective": "reg:squarederror", "num_round": "100000", "eta": "0.0001"},
+        ranges={"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "3"}]},
+    )  # fmt: skip
     sm.create_hyper_parameter_tuning_job(**request)
     wait_until(lambda: bool(children(sm, name)), "the tuning job has started a training job")
     sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
@@ -317,17 +324,26 @@ def test_tuning_job_fails_when_its_training_jobs_all_fail(sm, data):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"ranges": {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "6", "MaxValue": "2"}]}}, "greater than MaxValue"),
-        ({"ranges": {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0", "MaxValue": "1", "ScalingType": "Logarithmic"}]}}, "positive"),
-        ({"ranges": {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "-1", "MaxValue": "0.5", "ScalingType": "ReverseLogarithmic"}]}}, "0 <= x < 1"),
-        ({"ranges": {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "a", "MaxValue": "2"}]}}, "integer"),
-        ({"ranges": {"IntegerParameterRanges": [{"Name": "num_round", "MinValue": "1", "MaxValue": "2"}]}}, "both static and tuned"),
-        ({"strategy": "Grid", "ranges": {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.2"}]}}, "continuous"),
+        ({"ranges": {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "6", "MaxValue": "2"}]}},
+         "greater than MaxValue"),
+        ({"ranges": {"ContinuousParameterRanges": [
+            {"Name": "eta", "MinValue": "0", "MaxValue": "1", "ScalingType": "Logarithmic"}]}},
+         "positive"),
+        ({"ranges": {"ContinuousParameterRanges": [
+            {"Name": "eta", "MinValue": "-1", "MaxValue": "0.5", "ScalingType": "ReverseLogarithmic"}]}},
+         "0 <= x < 1"),
+        ({"ranges": {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "a", "MaxValue": "2"}]}},
+         "integer"),
+        ({"ranges": {"IntegerParameterRanges": [{"Name": "num_round", "MinValue": "1", "MaxValue": "2"}]}},
+         "both static and tuned"),
+        ({"strategy": "Grid",
+          "ranges": {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.2"}]}},
+         "continuous"),
         ({"strategy": "Hyperband", "TrainingJobEarlyStoppingType": "Auto"}, "Off"),
         ({"objective": "validation:nonsense"}, "validation:rmse"),
     ],
-    ids=["min-above-max", "log-of-zero", "reverse-log-negative", "not-an-integer", "static-and-tuned", "grid-continuous",
-         "hyperband-auto", "unknown-objective"],
+    ids=["min-above-max", "log-of-zero", "reverse-log-negative", "not-an-integer", "static-and-tuned",
+         "grid-continuous", "hyperband-auto", "unknown-objective"],
 )  # fmt: skip
 def test_invalid_requests_are_validation_errors(sm, data, change, message):
     change = dict(change)
