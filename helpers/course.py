@@ -211,6 +211,25 @@ def _key(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
+def imdb_downloaders(paths: list[Path]) -> set[Path]:
+    """The notebooks that would download the IMDB archive (IMDB_SOURCE unset or a URL)."""
+    source = os.environ.get("IMDB_SOURCE") or ""
+    if source and not source.startswith(("http://", "https://")):
+        return set()
+    return {p for p in paths if "load_imdb(" in p.read_text(encoding="utf-8")}
+
+
+def _download_imdb() -> None:
+    """Fetch (and extract into the cache) the reviews once, before the IMDB lessons start: side by
+    side, each would download the same archive into the same partial file."""
+    from .datasets import imdb
+
+    try:
+        imdb.load_imdb(progress=False)
+    except Exception as exc:  # the lessons meet (and report) the same error themselves
+        print(f"IMDB: {type(exc).__name__}: {exc}", flush=True)
+
+
 def _execute(path: Path, target: Path, in_place: bool) -> Outcome:
     """One notebook, in a worker process: run it, then store it in place or export its HTML."""
     outcome = run_notebook(path, target)
@@ -233,13 +252,21 @@ def run_course(paths: list[Path], build_dir: Path, jobs: int, in_place: bool = F
     outcomes: list[Outcome] = []
     running: dict[Future, Path] = {}
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        downloaders = imdb_downloaders(paths)
+        download = pool.submit(_download_imdb) if downloaders else None
         while pending or running:
-            while len(running) < jobs and (path := next_runnable(pending, set(running.values()), clashes)):
+            if download and download.done():
+                download = None
+            runnable = [p for p in pending if not (download and p in downloaders)]
+            while len(running) < jobs - bool(download) and (
+                path := next_runnable(runnable, set(running.values()), clashes)
+            ):
+                runnable.remove(path)
                 pending.remove(path)
                 target = path if in_place else build_dir / path.parent.name / path.name
                 running[pool.submit(_execute, path, target, in_place)] = path
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
+            done, _ = wait([*running, *([download] if download else [])], return_when=FIRST_COMPLETED)
+            for future in done - {download}:
                 outcome = future.result()
                 del running[future]
                 outcomes.append(outcome)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from helpers.course import format_outcome, name_clashes, next_runnable, notebooks, run_course
+from tests.datasets.test_imdb_download import ARCHIVE
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMESTAMPED = 'name = "demo-job-" + time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime())'
@@ -89,3 +94,37 @@ def test_runs_lessons_side_by_side_and_reports_each(course, capsys):
         "Tutorial/Full.ipynb",
         "Tutorial/Fallback.ipynb",
     }
+
+
+@pytest.fixture
+def slow_archive_server(monkeypatch, tmp_path) -> Iterator[list[str]]:
+    """IMDB_SOURCE: a URL that takes seconds to answer with a small review archive; yields its requests."""
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            requests.append(self.path)
+            time.sleep(5)  # long enough for lessons started together to ask at the same time
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(ARCHIVE)))
+            self.end_headers()
+            self.wfile.write(ARCHIVE)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
+    monkeypatch.setenv("IMDB_SOURCE", f"http://127.0.0.1:{httpd.server_port}/aclImdb_v1.tar.gz")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
+    yield requests
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_the_imdb_archive_is_downloaded_once_for_lessons_run_side_by_side(slow_archive_server, tmp_path):
+    load = "from helpers.datasets import imdb\ndata = imdb.load_imdb()"
+    paths = [write_notebook(tmp_path / "Solutions" / f"IMDB {n}.ipynb", load) for n in (1, 2)]
+    outcomes = run_course(paths, tmp_path / "build", jobs=2)
+    assert [(o.ok, o.data_set) for o in outcomes] == [(True, "full review set")] * 2
+    assert slow_archive_server == ["/aclImdb_v1.tar.gz"]
