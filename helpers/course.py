@@ -28,9 +28,10 @@ IMDB_LINE = re.compile(r"^IMDB: .+$", re.MULTILINE)
 # A name made of a literal prefix and a timestamp to the second, e.g.
 # "boston-xgboost-" + time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime()).
 TIMESTAMPED_NAME = re.compile(r"""f?["']([^"'\n]+)["']\s*\+\s*time\.strftime\(\s*["']([^"']+)["']""")
-# Kernel options: its start-up warnings (e.g. about its local TCP transport) are noise here, and a
+# Kernel options: its own log (start-up warnings about its local TCP transport, the interrupt that
+# papermill's shutdown sends) is noise here, as a notebook's errors are in its outputs; and a
 # headless run has no use for the command history IPython would write to one shared SQLite file.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"]
 # ``import jsonschema`` (done by ``import sagemaker``) builds some 35 Earley parsers for its optional
 # IRI format checks when rfc3987_syntax is installed: seconds of CPU per kernel for a check no
 # lesson uses. Without the module jsonschema skips those two formats, as it does by design.
