@@ -23,7 +23,7 @@ $(READY): requirements.txt requirements-dev.txt pyproject.toml
 # IMDB_SOURCE: "fallback" (the bundled corpus, no download), a URL or an archive path; unset, the
 # IMDB lessons download the full review set (cached) and fall back to the bundled corpus offline.
 course: $(READY)  ## execute every Tutorial and Solutions notebook into build/ (executed .ipynb + HTML)
-	$(PY) -m helpers.course
+	$(PY) -m helpers.course $(if $(JOBS),--jobs $(JOBS))
 
 lint: $(READY)  ## ruff: the lint rules (line length 110 included) and the format, checked, nothing rewritten
 	$(VENV)/bin/ruff check .
