@@ -57,7 +57,8 @@ def course(tmp_path) -> tuple[list[Path], Path]:
     full = write_notebook(
         tmp_path / "Tutorial" / "Full.ipynb",
         "start = time.time()\n" + TIMESTAMPED,
-        f"from helpers.datasets import imdb\ndata = imdb.load_imdb({str(reviews)!r})\nprint('Test accuracy: 0.9')",
+        f"from helpers.datasets import imdb\ndata = imdb.load_imdb({str(reviews)!r})\n"
+        "print('Test accuracy: 0.9')",
         "time.sleep(2)\n" + stamp.format(tmp_path / "full.json"),
     )
     fallback = write_notebook(
