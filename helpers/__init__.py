@@ -12,6 +12,7 @@ for _name in ("sagemaker.config", "sagemaker.telemetry", "botocore.configprovide
 
 def connect(mode: str | None = None):
     """Return ``(sagemaker.Session, role)`` for AWS or the local service; see ``helpers.connection``."""
+    # Imported here so that ``import helpers`` (and its data sets) does not pay for the SDK.
     from helpers.connection import connect as _connect
 
     return _connect(mode)

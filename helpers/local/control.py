@@ -1,4 +1,9 @@
-"""Start, stop and query the service from another process (the CLI and ``helpers.connect``)."""
+"""The client side of the service process: start it in the background, stop it, ask its health.
+
+Used by ``python -m helpers.local start|stop|status`` and by ``helpers.connect()``, in processes
+that only talk to the service: it imports the core settings and the standard library, nothing of
+the service itself (``server.py`` runs that).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from helpers.local.containers.process_ledger import is_same_process, process_start_time
 from helpers.local.core.config import ServiceConfig
 from helpers.local.core.credentials import ensure_private_folder, health_proof
+from helpers.local.core.health import HEALTH_PATH, HEALTH_SERVICE_NAME
+from helpers.local.core.processes import is_same_process, process_start_time
 from helpers.local.core.version import code_fingerprint
-from helpers.local.gateway.app import HEALTH_PATH
 
 
 class ServiceStartError(RuntimeError):
@@ -40,7 +45,7 @@ def health(config: ServiceConfig, timeout: float = 0.5) -> dict[str, Any] | None
             data = json.loads(response.read())
     except (OSError, ValueError, urllib.error.URLError):
         return None
-    if not isinstance(data, dict) or data.get("service") != "sagemaker-local":
+    if not isinstance(data, dict) or data.get("service") != HEALTH_SERVICE_NAME:
         return None
     credentials = config.existing_credentials()
     expected = health_proof(credentials, challenge) if credentials else ""

@@ -1,4 +1,9 @@
-"""Runs the front door in the foreground (``python -m helpers.local serve``)."""
+"""Runs the service process in the foreground (``python -m helpers.local serve``).
+
+One process: the gateway on uvicorn, answering SageMaker through the control plane
+(``api/service.py``) and S3, IAM, STS and CloudWatch Logs through moto's backends. ``control.py``
+starts this process in the background and stops it.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The SageMaker control plane: dispatches validated requests to the operation handlers."""
+"""The SageMaker control plane: dispatches validated requests to the operation handlers.
+
+It lives in the service process (``server.py`` builds it behind the gateway) and owns what the
+operations share: the store, the container processes, the endpoints and the job threads.
+"""
 
 from __future__ import annotations
 

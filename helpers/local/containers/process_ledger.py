@@ -17,33 +17,10 @@ import signal
 import time
 from pathlib import Path
 
+from helpers.local.core.processes import is_same_process, process_start_time
+
 log = logging.getLogger("helpers.local")
 GRACE_SECONDS = 3.0
-
-
-def _stat(pid: int) -> list[str] | None:
-    """Fields 3 and on of ``/proc/<pid>/stat`` (the command name before them may hold spaces)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()
-
-
-def process_start_time(pid: int) -> int | None:
-    """The start time of ``pid`` in clock ticks since boot, or None if there is no such process."""
-    fields = _stat(pid)
-    return int(fields[19]) if fields else None  # field 22 overall
-
-
-def _running(pid: int, start_time: int) -> bool:
-    """Whether ``pid`` is still the process that started at ``start_time`` and has not exited."""
-    fields = _stat(pid)
-    return fields is not None and int(fields[19]) == start_time and fields[0] not in ("Z", "X")
-
-
-def is_same_process(pid: int, start_time: int | None) -> bool:
-    return start_time is not None and _running(pid, start_time)
 
 
 class ChildLedger:
@@ -98,9 +75,9 @@ def _stop_groups(processes: list[tuple[int, int]], grace: float) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_running(pid, started) for pid, started in processes):
+    while time.monotonic() < deadline and any(is_same_process(pid, started) for pid, started in processes):
         time.sleep(0.02)
     for pid, started in processes:
-        if _running(pid, started):
+        if is_same_process(pid, started):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)

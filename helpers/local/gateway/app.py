@@ -35,6 +35,7 @@ from helpers.local.core.errors import (
     ServiceError,
     UnknownOperation,
 )
+from helpers.local.core.health import HEALTH_PATH, HEALTH_SERVICE_NAME
 from helpers.local.core.version import code_fingerprint
 from helpers.local.gateway.access import AccessGuard, Refusal, Refused, error_response, protocol_of
 from helpers.local.gateway.signature import SignedRequest, claimed_service
@@ -49,7 +50,6 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
-HEALTH_PATH = "/_local/health"
 
 
 # The largest valid SageMaker request (100 hyperparameters of 2,500 characters, 50 tags, a 1 MB
@@ -177,7 +177,7 @@ class Gateway:
 
     def _health(self, challenge: str) -> dict[str, Any]:
         return {
-            "service": "sagemaker-local",
+            "service": HEALTH_SERVICE_NAME,
             "proof": self.guard.health_proof(challenge) if challenge else None,
             "pid": os.getpid(),
             "startTime": process_start_time(os.getpid()),  # tells this process from a later one with its pid
