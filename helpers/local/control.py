@@ -61,7 +61,8 @@ def _is_older_service_of(config: ServiceConfig, running: dict[str, Any]) -> bool
 def _require_trusted(config: ServiceConfig, running: dict[str, Any]) -> dict[str, Any]:
     if not running["trusted"]:
         raise ServiceStartError(
-            f"Port {config.port} is taken by a local SageMaker service that is not the one of {config.state_dir} "
+            f"Port {config.port} is taken by a local SageMaker service that is not the one of "
+            f"{config.state_dir} "
             f"(it reports its state in {running.get('stateDir')}): stop that one, or use another port "
             "(--port or SAGEMAKER_LOCAL_PORT)."
         )
@@ -125,7 +126,8 @@ def start(config: ServiceConfig, timeout: float = 60.0) -> dict[str, Any]:
             )
         time.sleep(0.05)
     raise ServiceStartError(
-        f"The local SageMaker service did not answer on {config.url} within {timeout:.0f} s; see {log_file(config)}."
+        f"The local SageMaker service did not answer on {config.url} within {timeout:.0f} s; "
+        f"see {log_file(config)}."
     )
 
 
