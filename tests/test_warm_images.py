@@ -221,7 +221,9 @@ def test_service_stop_leaves_no_warm_process_and_no_container(tmp_path):
             name = f"warm-{number}"
             sm.create_training_job(**training_request(name, "warm", num_round="1000000"))
             wait_until(
-                lambda: sm.describe_training_job(TrainingJobName=name)["SecondaryStatus"] == "Training",
+                lambda name=name: (
+                    sm.describe_training_job(TrainingJobName=name)["SecondaryStatus"] == "Training"
+                ),
                 "the job trains",
             )
             commands.update(_ledger(ledger))

@@ -32,7 +32,7 @@ def train(env: TrainingEnvironment) -> None:
     # One boosting run, so OpenMP has made its thread pool with the count it was given.
     rng = np.random.default_rng(0)
     features = rng.normal(size=(200, 4))
-    booster = xgb.train({"max_depth": 3}, xgb.DMatrix(features, label=features.sum(axis=1)), 5)
+    xgb.train({"max_depth": 3}, xgb.DMatrix(features, label=features.sum(axis=1)), 5)
     pools = {info["internal_api"]: info["num_threads"] for info in threadpool_info()}
     print(
         json.dumps(

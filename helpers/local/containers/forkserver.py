@@ -27,6 +27,7 @@ service reads it only if this process dies while the child runs.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import importlib
 import json
@@ -154,10 +155,8 @@ def run_container(image_module: str, request: dict[str, Any], output: int, statu
         atexit._run_exitfuncs()
     finally:
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(Exception):
                 stream.flush()
-            except Exception:
-                pass
         os.write(status, f"exit {code}\n".encode())
     return code
 

@@ -16,6 +16,7 @@ for different ones come from different warm processes, each loaded with its sett
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import json
 import logging
@@ -74,7 +75,7 @@ class ForkedProcess:
         self.pid = pid
         self.args = args
         self.returncode: int | None = None
-        self.stdout = io.TextIOWrapper(io.open(output, "rb"), errors="replace")
+        self.stdout = io.TextIOWrapper(open(output, "rb"), errors="replace")  # noqa: SIM115 (closed with the pipe)
         self._status = status
         self._ended = threading.Event()
         self._reap: Callable[[], None] | None = None
@@ -299,10 +300,8 @@ class WarmImage:
 
     def _stop_process(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         self.proc.wait()
         self._registry.discard(self.proc)
 
