@@ -104,16 +104,22 @@ class ForkServer:
         output, status = fds
         sys.stdout.flush()
         sys.stderr.flush()
+        grouped, in_group = os.pipe()
         pid = os.fork()
         if pid == 0:
             code = 70  # EX_SOFTWARE, should the container not even start
             try:
                 self._become_child()
-                code = run_container(self.image_module, request, output, status)
+                os.close(grouped)
+                code = run_container(self.image_module, request, output, status, in_group)
             finally:
                 os._exit(code)
+        os.close(in_group)
         os.close(output)
         os.close(status)
+        # Answer once the child leads its own group: a signal to this process's group must not reach it.
+        os.read(grouped, 1)
+        os.close(grouped)
         pidfd = os.pidfd_open(pid)
         self.children[pid] = pidfd
         self.selector.register(pidfd, selectors.EVENT_READ, pid)
@@ -136,10 +142,11 @@ class ForkServer:
         send(self.control, {"op": "exited", "pid": pid, "code": code})
 
 
-def run_container(image_module: str, request: dict[str, Any], output: int, status: int) -> int:
+def run_container(image_module: str, request: dict[str, Any], output: int, status: int, in_group: int) -> int:
     """In the forked child: take on the container's contract, run the image, return the exit code."""
     os.write(status, f"{os.getpid()}\n".encode())
     os.setsid()  # its own process group, so killpg reaches it and whatever it starts
+    os.close(in_group)  # tells the warm process so
     _restore_signals()
     os.dup2(output, 1)
     os.dup2(output, 2)
