@@ -24,6 +24,7 @@ from pathlib import Path
 from helpers.local.aws import backends as moto_backends
 from helpers.local.containers.model_client import ModelAddress, ModelAnswer, ModelConnection
 from helpers.local.containers.process_ledger import ChildLedger
+from helpers.local.containers.warm import WarmImages
 from helpers.local.images.toolkit.serving import INVOCATION_TOKEN_ENV
 
 log = logging.getLogger("helpers.local")
@@ -236,6 +237,7 @@ class CpuShare:
 
 
 CPU_SHARE = CpuShare()
+WARM_IMAGES = WarmImages(PROCESSES)
 
 
 def _signal_group(proc: subprocess.Popen, signum: int) -> None:
@@ -271,15 +273,17 @@ class Container:
         if self._shares_cpu:
             threads = CPU_SHARE.acquire()
             env["OMP_NUM_THREADS"] = str(threads)
-            if threads < CPU_SHARE.cores:
+            if 1 < threads < CPU_SHARE.cores:
                 # Idle threads sleep instead of spinning on a shared core. A container alone keeps
-                # the default: waking sleeping threads costs ~20% on a Boston-sized job.
+                # the default: waking sleeping threads costs ~20% on a Boston-sized job. One thread
+                # has no team to wait for, so it keeps the default too (and the same warm process).
                 env["OMP_WAIT_POLICY"] = "PASSIVE"
         env.update(environment or {})
         env["SAGEMAKER_OPT_ML"] = str(ml_root)
         env["PYTHONUNBUFFERED"] = "1"
         self.started = time.time()
-        self.proc = subprocess.Popen(
+        # Forked from the image's warm process when it is ready, else a fresh interpreter.
+        self.proc = WARM_IMAGES.start(image_module, command, ml_root, env) or subprocess.Popen(
             [sys.executable, "-m", image_module, command],
             cwd=ml_root,
             env=env,

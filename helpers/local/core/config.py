@@ -110,3 +110,14 @@ def _quota_values(text: str, source: str) -> dict[str, int]:
         raise ValueError(
             f"{source} must be a JSON object from quota name to a whole number of instances: {exc}"
         ) from exc
+
+
+def warm_images_enabled() -> bool:
+    """Whether containers fork from a warm, pre-imported process of their image
+    (``SAGEMAKER_LOCAL_WARM_IMAGES``, default on; ``0`` starts each one in a fresh interpreter)."""
+    return os.environ.get("SAGEMAKER_LOCAL_WARM_IMAGES", "1").strip().lower() not in (
+        "0",
+        "false",
+        "no",
+        "off",
+    )
