@@ -28,7 +28,7 @@ from _service import ROOT, running_service
 from bench_tuning import run_tuning, upload_boston
 
 sys.path.insert(0, str(ROOT))
-from helpers.local.config import ROLE_ARN  # noqa: E402
+from helpers.local.core.config import ROLE_ARN  # noqa: E402
 from tests.service_helpers import XGBOOST_IMAGE, regression_csv, training_request  # noqa: E402
 
 CHANNELS = {"train": regression_csv(227, 13, seed=1), "validation": regression_csv(112, 13, seed=2)}

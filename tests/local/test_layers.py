@@ -208,20 +208,7 @@ def test_the_checks_catch_what_they_are_for():
     ]
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        "helpers.local.core.config",
-        pytest.param(
-            "helpers.local.control",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="control imports HEALTH_PATH from gateway.app, which loads moto, flask, a2wsgi "
-                "and botocore's service models",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("module", ["helpers.local.core.config", "helpers.local.control"])
 def test_client_side_modules_start_without_the_server_libraries(module):
     probe = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)

@@ -14,7 +14,7 @@ from typing import Any
 from helpers.local.api import load_all
 from helpers.local.api.registry import OPERATIONS
 from helpers.local.containers.process_ledger import ChildLedger
-from helpers.local.containers.runner import PROCESSES
+from helpers.local.containers.processes import PROCESSES
 from helpers.local.core import protocol
 from helpers.local.core.config import ACCOUNT_ID, ServiceConfig
 from helpers.local.core.errors import InternalFailure, ServiceError, UnknownOperation

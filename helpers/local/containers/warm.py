@@ -35,7 +35,7 @@ from helpers.local.containers.forkserver import MAX_MESSAGE
 from helpers.local.core.config import warm_images_enabled
 
 if TYPE_CHECKING:
-    from helpers.local.containers.runner import ProcessRegistry
+    from helpers.local.containers.processes import ProcessRegistry
 
 log = logging.getLogger("helpers.local")
 
@@ -373,7 +373,7 @@ class WarmImages:
         threading.Thread(target=self._start_image, args=(key,), name=f"warm-{key[0]}", daemon=True).start()
 
     def _start_image(self, key: tuple[str, Settings]) -> None:
-        from helpers.local.containers.runner import ServiceStopping
+        from helpers.local.containers.processes import ServiceStopping
 
         result: WarmImage | str | None
         try:

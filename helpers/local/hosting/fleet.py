@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from helpers.local.containers.images import image_module
+from helpers.local.containers.logs import LogSink
 from helpers.local.containers.model_data import unpack_model
-from helpers.local.containers.runner import LogSink, ModelServer, ModelServerError
+from helpers.local.containers.runner import ModelServer, ModelServerError
 from helpers.local.core.paths import child, remove_tree
 
 

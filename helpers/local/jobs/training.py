@@ -14,8 +14,9 @@ from typing import Any
 
 from helpers.local.aws import backends as moto_backends
 from helpers.local.containers.images import image_module
+from helpers.local.containers.logs import LogSink
 from helpers.local.containers.metrics import MetricScraper, check_metric_definitions
-from helpers.local.containers.runner import Container, LogSink
+from helpers.local.containers.runner import Container
 from helpers.local.core.config import stop_grace_seconds
 from helpers.local.core.errors import JobFailure, ResourceInUse, ValidationException
 from helpers.local.core.paths import UnsafePath, child, inside, relative_key_path, remove_tree

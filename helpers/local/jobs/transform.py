@@ -11,9 +11,10 @@ from typing import Any
 
 from helpers.local.aws import backends as moto_backends
 from helpers.local.containers.images import image_module
+from helpers.local.containers.logs import LogSink
 from helpers.local.containers.model_client import ModelTimeout, ModelUnreachable
 from helpers.local.containers.model_data import unpack_model
-from helpers.local.containers.runner import LogSink, ModelServer, ModelServerError
+from helpers.local.containers.runner import ModelServer, ModelServerError
 from helpers.local.core.errors import JobFailure
 from helpers.local.core.paths import child, remove_tree
 from helpers.local.core.s3_uri import parse_s3_uri

@@ -14,9 +14,10 @@ import boto3
 import pytest
 
 from helpers.local import control
-from helpers.local.config import client_environment, load_config
+from helpers.local.containers.processes import PROCESSES
+from helpers.local.containers.runner import WARM_IMAGES, Container, ModelServer
 from helpers.local.containers.warm import ForkedProcess
-from helpers.local.runner import PROCESSES, WARM_IMAGES, Container, ModelServer
+from helpers.local.core.config import client_environment, load_config
 from tests.conftest import free_port
 from tests.service_helpers import regression_csv, training_request, wait_training, wait_until
 
@@ -192,10 +193,10 @@ def test_forked_model_server_answers_like_a_spawned_one(tmp_path, monkeypatch):
         server = ModelServer(XGBOOST, root, lambda _: None)
         assert isinstance(server.container.proc, ForkedProcess) == (warm == "1")
         server.wait_until_healthy()
-        status, body, _ = server.invoke(rows, "text/csv", None)
+        answer = server.invoke(rows, "text/csv", None)
         server.stop()
-        assert status == 200
-        answers.append(body)
+        assert answer.status == 200
+        answers.append(answer.body)
     assert answers[0] == answers[1]
 
 
