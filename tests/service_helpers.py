@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -107,6 +108,24 @@ def wait_training(sm, name: str) -> dict[str, Any]:
 
 def wait_transform(sm, name: str) -> dict[str, Any]:
     return wait_for(lambda: sm.describe_transform_job(TransformJobName=name), "TransformJobStatus")
+
+
+def listening_ports(pid: int) -> list[int]:
+    """The TCP ports ``pid`` listens on (read from /proc: its socket inodes in the LISTEN state)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = []
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return sorted(set(ports))
 
 
 def processes_in(folder: Path) -> list[int]:

@@ -26,6 +26,15 @@ XGBOOST = "helpers.local.images.xgboost"
 LINEAR_LEARNER = "helpers.local.images.linear_learner"
 
 
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(autouse=True)
+def probe_image_importable(monkeypatch) -> None:
+    # Containers run in their job folder: the test image under tests/ must be on their path.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_processes() -> Iterator[None]:
     yield

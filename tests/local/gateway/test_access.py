@@ -18,7 +18,14 @@ import pytest
 from botocore.config import Config
 
 from helpers.local.core.config import client_environment
-from tests.service_helpers import processes_in, single_variant_config, train_model, unique, wait_for
+from tests.service_helpers import (
+    listening_ports,
+    processes_in,
+    single_variant_config,
+    train_model,
+    unique,
+    wait_for,
+)
 
 AWS_CLI = Path(sys.prefix) / "awscli" / "bin" / "aws"
 
@@ -228,10 +235,12 @@ def test_a_model_server_answers_only_the_service(service, sm, s3, bucket):
         assert runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body="1,2,3,4")[
             "Body"
         ].read()
-        ports = []
-        for pid in processes_in(service.state_dir / "work" / "endpoints" / name):
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            ports += [int(v.split(b"=", 1)[1]) for v in environ if v.startswith(b"SAGEMAKER_BIND_TO_PORT=")]
+        # A forked model server's /proc/<pid>/environ is its warm process's: find it by its socket.
+        ports = [
+            port
+            for pid in processes_in(service.state_dir / "work" / "endpoints" / name)
+            for port in listening_ports(pid)
+        ]
         assert ports, "the endpoint's model server was not found"
         # Another local user who finds the loopback port still cannot use the model.
         status, _, body = _raw(
