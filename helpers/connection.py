@@ -14,6 +14,7 @@ own short loop built from the SDK's log helpers — printing exactly what the SD
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -61,6 +62,7 @@ def connect(mode: str | None = None) -> tuple[sagemaker.Session, str]:
         )
     # Every boto3 client created from now on, in this process, talks to the local service.
     os.environ.update(client_environment(config))
+    _validate_sdk_config_once()
     boto_session = boto3.Session(region_name=config.region)
     session = LocalServiceSession(
         boto_session=boto_session,
@@ -69,6 +71,31 @@ def connect(mode: str | None = None) -> tuple[sagemaker.Session, str]:
     )
     print(f"Using the local SageMaker service at {config.url} (region {config.region}).")
     return session, ROLE_ARN
+
+
+def _validate_sdk_config_once() -> None:
+    """Let the SDK check each distinct config against its JSON schema once, not on every look-up.
+
+    The SDK validates ``session.sagemaker_config`` again each time it reads a setting from it (every
+    estimator, model, transformer and telemetry call does), and one validation costs ~0.2 s of CPU:
+    with the telemetry opt-out config that was a large share of each lesson's time. The check itself
+    is the SDK's own; a config that fails it still fails, every time.
+    """
+    import sagemaker.utils as sdk_utils
+
+    validate = getattr(sdk_utils, "validate_sagemaker_config", None)
+    if validate is None or getattr(validate, "validated", None) is not None:
+        return  # another SDK layout, or already in place
+    validated: set[str] = set()
+
+    def validate_once(config: dict | None = None) -> None:
+        key = json.dumps(config, sort_keys=True, default=str)
+        if key not in validated:
+            validate(config)
+            validated.add(key)
+
+    validate_once.validated = validated  # type: ignore[attr-defined]
+    sdk_utils.validate_sagemaker_config = validate_once
 
 
 class LocalServiceSession(sagemaker.Session):

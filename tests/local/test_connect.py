@@ -50,3 +50,18 @@ def test_connect_returns_a_local_session_whose_clients_reach_the_service(service
     # default_bucket() creates the bucket in the local S3, where another client sees it.
     bucket = session.default_bucket()
     assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_the_sdk_still_refuses_a_bad_config_after_connect(service):
+    # connect() lets the SDK validate each distinct config once; a bad one must still fail each time.
+    import sagemaker.utils
+    from jsonschema.exceptions import ValidationError
+
+    import helpers
+
+    helpers.connect("local")
+    bad = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": "maybe"}}}}
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            sagemaker.utils.validate_sagemaker_config(bad)
+    sagemaker.utils.validate_sagemaker_config({"SchemaVersion": "1.0"})  # a good one passes
