@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -218,3 +219,18 @@ def wait_tuning_job(sm, name: str) -> dict[str, Any]:
         "HyperParameterTuningJobStatus",
         timeout=180,
     )
+
+
+def wait_until_pinging(connection, proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait until the model server ``proc`` answers /ping on ``connection`` (a ModelConnection)."""
+    from helpers.local.containers.model_client import ModelUnreachable
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if connection.ping():
+                return
+        except ModelUnreachable:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise
+            time.sleep(0.05)

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +22,7 @@ from helpers.local.containers.model_client import (
 )
 from helpers.local.containers.runner import free_port
 from helpers.local.images.toolkit.serving import INVOCATION_TOKEN_ENV
+from tests.service_helpers import wait_until_pinging
 
 # A model server on the real toolkit whose handler echoes what reached it: the headers the
 # container sees are the contract under test. "sleep" makes it slower than any test timeout.
@@ -65,16 +65,7 @@ def address() -> Iterator[ModelAddress]:
         env={**os.environ, INVOCATION_TOKEN_ENV: address.token},
     )
     try:
-        connection = ModelConnection(address)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if connection.ping():
-                    break
-            except ModelUnreachable:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.05)
+        wait_until_pinging(ModelConnection(address), proc)
         yield address
     finally:
         proc.terminate()

@@ -10,16 +10,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from helpers.local import control
 from helpers.local.containers.processes import PROCESSES
 from helpers.local.containers.runner import WARM_IMAGES, Container, ModelServer
 from helpers.local.containers.warm import ForkedProcess
-from helpers.local.core.config import client_environment, load_config
+from helpers.local.core.config import load_config
 from tests.conftest import free_port
-from tests.service_helpers import regression_csv, training_request, wait_training, wait_until
+from tests.service_helpers import regression_csv, session_for, training_request, wait_training, wait_until
 
 PROBE = "tests.local.containers.probe_image"
 XGBOOST = "helpers.local.images.xgboost"
@@ -213,12 +212,7 @@ def test_service_stop_leaves_no_warm_process_and_no_container(tmp_path):
     config = load_config(free_port(), tmp_path / "state")
     control.start(config)
     try:
-        env = client_environment(config)
-        session = boto3.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name=config.region,
-        )
+        session = session_for(config)
         sm, s3 = (session.client(name, endpoint_url=config.url) for name in ("sagemaker", "s3"))
         s3.create_bucket(Bucket="warm")
         for channel, body in BOSTON_LIKE.items():

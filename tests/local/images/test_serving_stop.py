@@ -12,9 +12,10 @@ import time
 
 import pytest
 
-from helpers.local.containers.model_client import ModelAddress, ModelConnection, ModelUnreachable
+from helpers.local.containers.model_client import ModelAddress, ModelConnection
 from helpers.local.containers.runner import free_port
 from helpers.local.images.toolkit.serving import INVOCATION_TOKEN_ENV
+from tests.service_helpers import wait_until_pinging
 
 _SERVER = textwrap.dedent(
     """
@@ -40,14 +41,7 @@ def server():
         env={**os.environ, INVOCATION_TOKEN_ENV: "token"},
     )
     connection = ModelConnection(address)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if connection.ping():
-                break
-        except ModelUnreachable:
-            assert time.monotonic() < deadline and proc.poll() is None, "the model server did not start"
-            time.sleep(0.05)
+    wait_until_pinging(connection, proc)
     yield proc, connection
     proc.kill()
     proc.wait()
