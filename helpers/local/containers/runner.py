@@ -154,15 +154,24 @@ class ModelServer:
         env = dict(environment or {})
         env["SAGEMAKER_BIND_TO_PORT"] = str(self.port)
         env[INVOCATION_TOKEN_ENV] = self.address.token
-        self.container = Container(image_module, "serve", ml_root, on_line, env)
+        self.load_error = ""  # the image's "ERROR: ..." line, when it could not load the model
+        self._on_line = on_line
+        self.container = Container(image_module, "serve", ml_root, self._line, env)
+
+    def _line(self, line: str) -> None:
+        if line.startswith("ERROR: ") and not self.load_error:
+            self.load_error = line.removeprefix("ERROR: ").strip()
+        self._on_line(line)
 
     def wait_until_healthy(self, timeout: float = 60.0) -> None:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if not self.container.running:
+                self.container.stop()  # its last output lines are read
+                why = f": {self.load_error}" if self.load_error else "; see the container log"
                 raise ModelServerError(
                     f"the model server exited with code {self.container.proc.returncode} before "
-                    "answering /ping; see the container log"
+                    f"answering /ping{why}"
                 )
             try:
                 if self.connection.ping():

@@ -17,7 +17,7 @@ from typing import Any
 
 from helpers.local.containers.images import image_module
 from helpers.local.containers.logs import LogSink
-from helpers.local.containers.model_data import unpack_model
+from helpers.local.containers.model_data import unpack_model, unpack_source
 from helpers.local.containers.runner import ModelServer, ModelServerError
 from helpers.local.core.paths import child, remove_tree
 
@@ -106,6 +106,7 @@ class Fleet:
                     variant.ml_root = model_dirs[name].parent
                 else:
                     unpack_model(variant.model_data_url, variant.ml_root / "model")
+                variant.environment = unpack_source(variant.environment, variant.ml_root)
             total = sum(v.desired_count for v in self.variants.values())
             with ThreadPoolExecutor(max_workers=max(1, total)) as pool:
                 started = [

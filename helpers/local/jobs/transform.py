@@ -13,7 +13,7 @@ from helpers.local.aws import backends as moto_backends
 from helpers.local.containers.images import image_module
 from helpers.local.containers.logs import LogSink
 from helpers.local.containers.model_client import ModelTimeout, ModelUnreachable
-from helpers.local.containers.model_data import unpack_model
+from helpers.local.containers.model_data import unpack_model, unpack_source
 from helpers.local.containers.runner import ModelServer, ModelServerError
 from helpers.local.core.errors import JobFailure
 from helpers.local.core.paths import child, remove_tree
@@ -82,7 +82,7 @@ class TransformJobRun:
         stream = f"{self.name}/{uuid.uuid4().hex[:17]}"
         sink = self.sink = LogSink(self.service.region, LOG_GROUP, stream)
         env = {
-            **container.get("Environment", {}),
+            **unpack_source(container.get("Environment", {}), self.root),
             **(doc.get("Environment") or {}),
             "SAGEMAKER_BATCH": "true",
             "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(doc["MaxPayloadInMB"]),
