@@ -231,3 +231,34 @@ def test_a_batch_transform_job_on_the_same_model(sm, s3, bucket, artifacts):
     assert desc["TransformJobStatus"] == "Completed", desc.get("FailureReason")
     body = s3.get_object(Bucket=bucket, Key=f"{prefix}/output/rows.csv.out")["Body"].read().decode()
     assert [float(v) for v in body.split()] == pytest.approx([6.0, 1.0, 14.0])
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["sourcedir", "repacked"])
+def test_the_sdks_sklearn_model_deploys_and_predicts(service, artifacts, tmp_path, isolated):
+    """``SKLearnModel(entry_point=..., source_dir=...)`` as the SDK deploys it.
+
+    Without network isolation the SDK uploads ``sourcedir.tar.gz`` and sets
+    ``SAGEMAKER_SUBMIT_DIRECTORY`` to its S3 URI (``sagemaker/sklearn/model.py``); with it,
+    the code is repacked into ``code/`` of a new model.tar.gz. Both are deployed here.
+    """
+    from sagemaker.sklearn import SKLearnModel
+
+    import helpers
+
+    session, role = helpers.connect("local")
+    (tmp_path / "inference.py").write_text(LOAD)
+    model = SKLearnModel(
+        model_data=artifacts["bare"],
+        role=role,
+        entry_point="inference.py",
+        source_dir=str(tmp_path),
+        framework_version="1.2-1",
+        sagemaker_session=session,
+        enable_network_isolation=isolated,
+    )
+    predictor = model.deploy(initial_instance_count=1, instance_type="ml.m5.large")
+    try:
+        # The SDK's scikit-learn predictor sends and reads NPY.
+        assert predictor.predict(np.array([[1.0, 1.0], [0.0, 0.0]])) == pytest.approx([6.0, 1.0])
+    finally:
+        predictor.delete_endpoint()
