@@ -57,6 +57,21 @@ SCRIPTS = {
         """
     ),
     "raises.py": LOAD + "\n\ndef predict_fn(data, model):\n    raise RuntimeError('the script broke')\n",
+    # transform_fn replaces input_fn, predict_fn and output_fn; it may take the request context too.
+    "transform.py": LOAD
+    + textwrap.dedent(
+        """
+        import json
+
+
+        def transform_fn(model, input_data, content_type, accept, context):
+            rows = json.loads(input_data)["rows"]
+            return json.dumps({"got": content_type, "sums": model.predict(rows).tolist()}), accept
+        """
+    ),
+    "transform_and_input.py": LOAD
+    + "\n\ndef transform_fn(model, data, content_type, accept):\n    return b''\n"
+    + "\n\ndef input_fn(data, content_type):\n    return data\n",
     "no_model_fn.py": "def predict_fn(data, model):\n    return model.predict(data)\n",
 }
 
@@ -176,6 +191,21 @@ def test_the_scripts_own_input_predict_and_output_fn(sm, runtime, artifacts):
     answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/plain", Body="1 1")
     assert answer["ContentType"] == "text/plain"
     assert answer["Body"].read() == b"tens=60.0"
+
+
+def test_transform_fn_replaces_the_three_handlers(sm, runtime, artifacts):
+    endpoint = _deploy(sm, artifacts["repacked"], "transform.py")
+    answer = runtime.invoke_endpoint(
+        EndpointName=endpoint, ContentType="application/json", Body='{"rows": [[1, 1]]}', Accept="*/*"
+    )
+    assert answer["ContentType"] == "application/json"
+    assert json.loads(answer["Body"].read()) == {"got": "application/json", "sums": pytest.approx([6.0])}
+
+
+def test_transform_fn_with_input_fn_fails_the_endpoint(sm, artifacts):
+    desc = _endpoint(sm, _model(sm, artifacts["repacked"], {"SAGEMAKER_PROGRAM": "transform_and_input.py"}))
+    assert desc["EndpointStatus"] == "Failed"
+    assert "Cannot use transform_fn implementation in conjunction with input_fn" in desc["FailureReason"]
 
 
 def test_a_handler_that_raises_is_a_model_error_with_the_traceback_in_the_log(sm, runtime, boto, artifacts):

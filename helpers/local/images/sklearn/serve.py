@@ -37,7 +37,7 @@ def default_predict_fn(input_data: Any, model: Any) -> Any:
 def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
     # The first type of an Accept list (``text/csv, */*``), without parameters.
     answer_type = media_type(accept.split(",", 1)[0])
-    return inference_codecs.encode(prediction, answer_type), accept
+    return inference_codecs.encode(prediction, answer_type), answer_type
 
 
 SKLEARN_DEFAULTS = InferenceDefaults(
