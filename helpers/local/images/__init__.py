@@ -21,12 +21,14 @@ XGBOOST = AlgorithmImage("helpers.local.images.xgboost", "helpers.local.images.x
 LINEAR_LEARNER = AlgorithmImage(
     "helpers.local.images.linear_learner", "helpers.local.images.linear_learner.metrics"
 )
+SKLEARN = AlgorithmImage("helpers.local.images.sklearn", "helpers.local.images.sklearn.metrics")
 
 # ECR repository name -> image. "xgboost" is the repository of the legacy 0.72 XGBoost image.
 IMAGES: dict[str, AlgorithmImage] = {
     "sagemaker-xgboost": XGBOOST,
     "xgboost": XGBOOST,
     "linear-learner": LINEAR_LEARNER,
+    "sagemaker-scikit-learn": SKLEARN,
 }
 
 
