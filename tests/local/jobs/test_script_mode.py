@@ -15,6 +15,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sagemaker.exceptions import UnexpectedStatusException
+
+from tests.service_helpers import wait_for
 
 TRAIN_SCRIPT = """
 import argparse, json, os, sys
@@ -90,7 +93,9 @@ def _tar_members(s3, uri: str) -> dict[str, bytes]:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
 
-def test_sklearn_script_trains_with_the_toolkit_arguments_and_environment(service, s3, bucket, train_uri, tmp_path):
+def test_sklearn_script_trains_with_the_toolkit_arguments_and_environment(
+    service, s3, bucket, train_uri, tmp_path
+):
     estimator = _estimator(
         _source_dir(tmp_path, {"train.py": TRAIN_SCRIPT}),
         bucket,
@@ -134,10 +139,10 @@ def test_a_failing_script_fails_the_job_with_the_toolkit_error(service, bucket, 
     raise ValueError("the train channel has no label column")
     """
     estimator = _estimator(_source_dir(tmp_path, {"train.py": script}), bucket)
-    with pytest.raises(Exception):
+    with pytest.raises(UnexpectedStatusException):
         estimator.fit({"train": train_uri}, logs=False)
     reason = estimator.latest_training_job.describe()["FailureReason"]
-    assert reason.startswith("AlgorithmError: ExecuteUserScriptError:\nExitCode 1\nErrorMessage \"")
+    assert reason.startswith('AlgorithmError: ExecuteUserScriptError:\nExitCode 1\nErrorMessage "')
     assert "ValueError: the train channel has no label column" in reason
     assert 'Command "' in reason and "train.py" in reason
 
@@ -150,60 +155,68 @@ def test_a_shell_entry_point_exit_code_and_its_own_failure_file(service, bucket,
     estimator = _estimator(
         _source_dir(tmp_path, {"train.sh": script}), bucket, entry_point="train.sh", hyperparameters={"n": 4}
     )
-    with pytest.raises(Exception):
+    with pytest.raises(UnexpectedStatusException):
         estimator.fit({"train": train_uri}, logs=False)
     assert estimator.latest_training_job.describe()["FailureReason"] == "AlgorithmError: why it failed: -n 4"
 
 
-def test_a_missing_entry_point_is_a_client_error_naming_it(service, sm, s3, bucket, train_uri, tmp_path):
-    estimator = _estimator(_source_dir(tmp_path, {"train.py": TRAIN_SCRIPT}), bucket)
-    estimator.set_hyperparameters()
-    estimator._hyperparameters = {}  # noqa: SLF001
-    # The SDK checks entry_point locally, so name one the source directory does not have in the job.
-    estimator.fit({"train": train_uri}, wait=False, logs=False)
-    name = estimator.latest_training_job.name
-    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name)
-    job = sm.describe_training_job(TrainingJobName=name)
-    assert job["TrainingJobStatus"] == "Completed"  # the control: same job with the right entry point
-
-    params = {k: job[k] for k in ("AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig")}
-    params["AlgorithmSpecification"] = {
-        k: params["AlgorithmSpecification"][k] for k in ("TrainingImage", "TrainingInputMode")
-    }
-    params["HyperParameters"] = dict(job["HyperParameters"], sagemaker_program='"missing.py"')
-    sm.create_training_job(
-        TrainingJobName=f"{name[:40]}-missing",
-        ResourceConfig=job["ResourceConfig"],
-        StoppingCondition=job["StoppingCondition"],
-        **params,
-    )
-    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=f"{name[:40]}-missing")
-    reason = sm.describe_training_job(TrainingJobName=f"{name[:40]}-missing")["FailureReason"]
-    assert reason.startswith("ClientError: The entry point 'missing.py' was not found")
-    assert "train.py" in reason
-
-
-def test_a_missing_source_archive_is_a_client_error_naming_the_uri(service, sm, bucket, train_uri):
+def _script_job(sm, bucket: str, train_uri: str, hyperparameters: dict[str, str]) -> dict:
+    """A job of the scikit-learn image created as the SDK creates it, run to its end."""
     import sagemaker
 
     import helpers
 
     session, role = helpers.connect("local")
-    image = sagemaker.image_uris.retrieve("sklearn", session.boto_region_name, "1.2-1")
-    uri = f"s3://{bucket}/script-mode/nowhere/sourcedir.tar.gz"
-    name = f"script-mode-no-source-{uuid.uuid4().hex[:6]}"
+    name = f"script-mode-{uuid.uuid4().hex[:8]}"
     sm.create_training_job(
         TrainingJobName=name,
-        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+        AlgorithmSpecification={
+            "TrainingImage": sagemaker.image_uris.retrieve("sklearn", session.boto_region_name, "1.2-1"),
+            "TrainingInputMode": "File",
+        },
         RoleArn=role,
-        HyperParameters={"sagemaker_program": '"train.py"', "sagemaker_submit_directory": json.dumps(uri)},
+        HyperParameters=hyperparameters,
         InputDataConfig=[
-            {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": train_uri}}}
+            {
+                "ChannelName": "train",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": train_uri}},
+            }
         ],
         OutputDataConfig={"S3OutputPath": f"s3://{bucket}/script-mode/output"},
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
         StoppingCondition={"MaxRuntimeInSeconds": 600},
     )
-    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name)
-    reason = sm.describe_training_job(TrainingJobName=name)["FailureReason"]
-    assert reason.startswith("ClientError:") and uri in reason
+    return wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
+
+
+def test_a_missing_entry_point_is_a_client_error_naming_it(service, sm, s3, bucket, train_uri):
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        script = TRAIN_SCRIPT.encode()
+        info = tarfile.TarInfo("train.py")
+        info.size = len(script)
+        tar.addfile(info, io.BytesIO(script))
+    s3.put_object(Bucket=bucket, Key="script-mode/code/sourcedir.tar.gz", Body=archive.getvalue())
+    uri = f"s3://{bucket}/script-mode/code/sourcedir.tar.gz"
+    job = _script_job(
+        sm,
+        bucket,
+        train_uri,
+        {"sagemaker_program": '"missing.py"', "sagemaker_submit_directory": json.dumps(uri)},
+    )
+    assert job["TrainingJobStatus"] == "Failed"
+    reason = job["FailureReason"]
+    assert reason.startswith("ClientError: The entry point 'missing.py' was not found in " + uri)
+    assert "train.py" in reason  # what the source directory does have
+
+
+def test_a_missing_source_archive_is_a_client_error_naming_the_uri(service, sm, bucket, train_uri):
+    uri = f"s3://{bucket}/script-mode/nowhere/sourcedir.tar.gz"
+    job = _script_job(
+        sm,
+        bucket,
+        train_uri,
+        {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": json.dumps(uri)},
+    )
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError:") and uri in job["FailureReason"]
