@@ -42,6 +42,8 @@ JOB_NAME_PARAM = "sagemaker_job_name"
 SAGEMAKER_PREFIX = "sagemaker_"
 CODE_DIR = "code"  # /opt/ml/code, where the submitted source directory is unpacked
 DEFAULT_LOG_LEVEL = 20  # logging.INFO
+# What the toolkit reads itself; any other sagemaker_* is an "additional framework parameter".
+_TOOLKIT_PARAMS = (PROGRAM_PARAM, SUBMIT_DIR_PARAM, LOG_LEVEL_PARAM, JOB_NAME_PARAM, "sagemaker_region")
 # The toolkit's process.watch keeps stderr from the first line that names one of these on.
 _PYTHON_ERRORS = ("Error", "Exception", "Traceback")
 _STDERR_LINES_KEPT = 40
@@ -161,9 +163,6 @@ def training_env_vars(env: TrainingEnvironment, framework_module: str) -> dict[s
     variables.update({f"channel_{name}": path for name, path in channels.items()})
     variables.update({f"hp_{name}": value for name, value in user.items()})
     return {f"SM_{key.upper()}": _env_value(value) for key, value in variables.items()}
-
-
-_TOOLKIT_PARAMS = (PROGRAM_PARAM, SUBMIT_DIR_PARAM, LOG_LEVEL_PARAM, JOB_NAME_PARAM, "sagemaker_region")
 
 
 class _StderrTail:
@@ -287,12 +286,11 @@ def run_script(env: TrainingEnvironment, framework_module: str) -> None:
     os.environ.update(training_env_vars(env, framework_module))
     # The toolkit's runner.py exports these for every entry point type as well.
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    if script.suffix == ".py":
-        command = [sys.executable, script.name, *args]
-        code, stderr = _run_python(script, args)
-    else:
-        command = ["/bin/sh", "-c", f"./{script.name} {' '.join(args)}".strip()]
-        code, stderr = _run_command(script, args)
+    python = script.suffix == ".py"
+    command = [sys.executable, script.name, *args] if python else ["/bin/sh", script.name, *args]
+    # The toolkit's log line before the script's own output.
+    print(f"Invoking script with the following command:\n\n{' '.join(command)}\n", flush=True)
+    code, stderr = _run_python(script, args) if python else _run_command(script, args)
     if code == 0:
         return
     failure = env.output_dir / "failure"
