@@ -283,6 +283,9 @@ def run_script(env: TrainingEnvironment, framework_module: str) -> None:
     """
     script, user = entry_point(env)
     args = to_cmd_args(user)
+    if (script.parent / "requirements.txt").is_file():
+        # The toolkit pip-installs it; a local container shares the service's environment instead.
+        print("requirements.txt is not installed locally: the script runs on the installed packages.")
     os.environ.update(training_env_vars(env, framework_module))
     # The toolkit's runner.py exports these for every entry point type as well.
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
