@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
 import subprocess
 import tarfile
 import threading
@@ -34,6 +35,8 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
 MAX_RUNTIME_MESSAGE = "Training job runtime exceeded MaxRuntimeInSeconds provided"
 SUPPORTED_DATA_TYPES = {"S3Prefix"}
+# Script mode: the SDK's sourcedir.tar.gz, which the run unpacks into the job's code/ folder.
+SUBMIT_DIR_PARAM = "sagemaker_submit_directory"
 # CreateTrainingJob members Describe echoes only when they were given.
 OPTIONAL_MEMBERS = ("VpcConfig", "CheckpointConfig", "Environment", "RetryStrategy", "ExperimentConfig")
 
@@ -138,11 +141,55 @@ class TrainingJobRun:
             json.dumps({k: str(v) for k, v in doc.get("HyperParameters", {}).items()})
         )
         (config / "inputdataconfig.json").write_text(json.dumps(_input_data_config(doc)))
-        (config / "resourceconfig.json").write_text(
-            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"})
-        )
+        resource_config = {
+            "current_host": "algo-1",
+            "hosts": ["algo-1"],
+            "network_interface_name": "lo",
+            "current_instance_type": doc["ResourceConfig"].get("InstanceType", "local"),
+            "current_group_name": "homogeneousCluster",
+        }
+        (config / "resourceconfig.json").write_text(json.dumps(resource_config))
         for channel in doc.get("InputDataConfig", []):
             self._download_channel(channel)
+        self._fetch_source_dir(doc.get("HyperParameters", {}))
+
+    def _fetch_source_dir(self, hyperparameters: dict[str, Any]) -> None:
+        """Script mode: unpack ``sagemaker_submit_directory`` into ``code/`` (the toolkit's /opt/ml/code).
+
+        On SageMaker the container downloads it itself; here it cannot reach S3, so the run does.
+        """
+        raw = hyperparameters.get(SUBMIT_DIR_PARAM)
+        if raw is None:
+            return
+        try:
+            uri = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            uri = raw  # the SDK JSON-encodes it; a plain string is accepted as the toolkit does
+        uri = str(uri)
+        target = self.root / "code"
+        if uri.startswith("s3://"):
+            try:
+                location = parse_s3_uri(uri, SUBMIT_DIR_PARAM)
+            except ValidationException as exc:
+                raise JobFailure(f"ClientError: {exc}") from exc
+            body = moto_backends.get_object(location.bucket, location.key)
+            if body is None:
+                raise JobFailure(
+                    f"ClientError: the source directory {uri} (hyperparameter {SUBMIT_DIR_PARAM}) does "
+                    "not exist in S3: upload sourcedir.tar.gz there, or let the SDK do it with source_dir."
+                )
+            _unpack(body, target, uri)
+            return
+        local = Path(uri.removeprefix("file://"))
+        if local.is_dir():
+            shutil.copytree(local, target, symlinks=True)
+        elif local.is_file():
+            _unpack(local.read_bytes(), target, uri)
+        else:
+            raise JobFailure(
+                f"ClientError: the source directory {uri} (hyperparameter {SUBMIT_DIR_PARAM}) is neither "
+                "an S3 URI nor a folder or .tar.gz file on this machine."
+            )
 
     def _download_channel(self, channel: dict[str, Any]) -> None:
         name = channel["ChannelName"]
@@ -255,6 +302,20 @@ class TrainingJobRun:
             location.bucket, "OutputDataConfig.S3OutputPath", "the model artifact could not be uploaded"
         )
         moto_backends.put_object(location.bucket, location.key, buffer.getvalue())
+        self._upload_output_data(location.bucket, location.key)
+
+    def _upload_output_data(self, bucket: str, model_key: str) -> None:
+        """What the algorithm left in ``output/data`` becomes ``output/output.tar.gz`` beside the model."""
+        data = self.root / "output" / "data"
+        files = sorted(data.rglob("*")) if data.is_dir() else []
+        if not files:
+            return
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+            for path in files:
+                tar.add(path, arcname=str(path.relative_to(data)), recursive=False)
+        key = model_key.rsplit("/", 1)[0] + "/output.tar.gz" if "/" in model_key else "output.tar.gz"
+        moto_backends.put_object(bucket, key, buffer.getvalue())
 
     def _finish(self, started: float, status: str, secondary: str, message: str, **fields: Any) -> None:
         self._remove_copies()  # before the job reads as ended, so a client never sees them linger
@@ -279,6 +340,18 @@ class _Stopped(Exception):
 
 class _MaxRuntimeExceeded(Exception):
     pass
+
+
+def _unpack(archive: bytes, target: Path, uri: str) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+            tar.extractall(target, filter="data")  # no absolute paths, links out or devices
+    except (tarfile.TarError, OSError) as exc:
+        raise JobFailure(
+            f"ClientError: the source directory {uri} (hyperparameter {SUBMIT_DIR_PARAM}) could not be "
+            f"unpacked as a .tar.gz archive: {exc}"
+        ) from exc
 
 
 def _input_data_config(doc: dict[str, Any]) -> dict[str, Any]:
