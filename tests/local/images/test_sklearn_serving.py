@@ -21,7 +21,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from helpers.local.core.config import ROLE_ARN
-from tests.service_helpers import unique, wait_for, wait_transform
+from tests.service_helpers import unique, wait_for, wait_transform, wait_until
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
@@ -217,9 +217,14 @@ def test_a_handler_that_raises_is_a_model_error_with_the_traceback_in_the_log(sm
     logs = boto.client("logs")
     group = f"/aws/sagemaker/Endpoints/{endpoint}"
     stream = logs.describe_log_streams(logGroupName=group)["logStreams"][0]["logStreamName"]
-    events = logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
-    text = "\n".join(e["message"] for e in events)
-    assert "Traceback" in text and "RuntimeError: the script broke" in text
+
+    def log_text() -> str:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
+        return "\n".join(e["message"] for e in events)
+
+    # Log lines reach CloudWatch in batches (within 0.2 s), so the traceback may come just after.
+    wait_until(lambda: "RuntimeError: the script broke" in log_text(), "the traceback in the endpoint's log")
+    assert "Traceback" in log_text()
 
 
 def test_a_script_without_model_fn_fails_the_endpoint_saying_so(sm, artifacts):
