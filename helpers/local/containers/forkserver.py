@@ -178,18 +178,12 @@ def run_container(image_module: str, request: dict[str, Any], output: int, statu
 
 
 def _run_main(image_module: str, command: str) -> int:
-    from helpers.local.images.toolkit.container import main
+    from helpers.local.images.toolkit.container import exit_code_of, main
 
     try:
         main(image_module, [command])
     except SystemExit as exc:
-        # The same codes the interpreter would exit with.
-        if exc.code is None:
-            return 0
-        if isinstance(exc.code, int):
-            return exc.code & 0xFF
-        print(exc.code, file=sys.stderr)
-        return 1
+        return exit_code_of(exc)  # the same codes the interpreter would exit with
     except BaseException:
         traceback.print_exc()
         return 1

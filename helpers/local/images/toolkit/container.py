@@ -151,3 +151,13 @@ def main(image_package: str, argv: list[str] | None = None) -> None:
         sys.exit(run_serving(image_package))
     print(f"usage: python -m {image_package} train|serve", file=sys.stderr)
     sys.exit(64)
+
+
+def exit_code_of(exc: SystemExit) -> int:
+    """The code the interpreter exits with for ``sys.exit(code)`` (a message goes to stderr, code 1)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    print(exc.code, file=sys.stderr)
+    return 1

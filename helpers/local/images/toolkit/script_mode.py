@@ -32,7 +32,7 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
-from helpers.local.images.toolkit.container import TrainingEnvironment, write_failure
+from helpers.local.images.toolkit.container import TrainingEnvironment, exit_code_of, write_failure
 from helpers.local.images.toolkit.errors import UserError
 
 PROGRAM_PARAM = "sagemaker_program"
@@ -189,16 +189,6 @@ class _StderrTail:
         return self.lines + ([self._partial] if self._partial else [])
 
 
-def _exit_code(exc: SystemExit) -> int:
-    """The code ``python script.py`` exits with for ``sys.exit(code)``."""
-    if exc.code is None:
-        return 0
-    if isinstance(exc.code, int):
-        return exc.code & 0xFF
-    print(exc.code, file=sys.stderr)
-    return 1
-
-
 def _run_python(script: Path, args: list[str]) -> tuple[int, list[str]]:
     """``python script args`` in this process: its argv, cwd and ``sys.path[0]``; (exit code, stderr)."""
     code_dir = script.parent
@@ -212,7 +202,7 @@ def _run_python(script: Path, args: list[str]) -> tuple[int, list[str]]:
         runpy.run_path(str(script), run_name="__main__")
         code = 0
     except SystemExit as exc:
-        code = _exit_code(exc)
+        code = exit_code_of(exc)
     except BaseException:  # as the interpreter does with an uncaught exception
         traceback.print_exc()
         code = 1
