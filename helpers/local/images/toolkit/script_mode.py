@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 import os
 import runpy
-import subprocess
 import sys
 import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
 from helpers.local.images.toolkit.container import TrainingEnvironment, exit_code_of, write_failure
+from helpers.local.images.toolkit.entrypoint import run_command
 from helpers.local.images.toolkit.errors import UserError
 
 PROGRAM_PARAM = "sagemaker_program"
@@ -213,25 +213,6 @@ def _run_python(script: Path, args: list[str]) -> tuple[int, list[str]]:
     return code, tail.all_lines()
 
 
-def _run_command(script: Path, args: list[str]) -> tuple[int, list[str]]:
-    """A ``.sh`` (or other non-Python) entry point: ``/bin/sh script args``, its stderr passed on."""
-    sys.stdout.flush()
-    proc = subprocess.Popen(
-        ["/bin/sh", str(script), *args],
-        cwd=script.parent,
-        stdin=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
-    assert proc.stderr is not None
-    lines: list[str] = []
-    for line in proc.stderr:
-        sys.stderr.write(line)
-        lines = (lines + [line.rstrip("\n")])[-_STDERR_LINES_KEPT:]
-    return proc.wait(), lines
-
-
 def error_message(stderr_lines: list[str]) -> str:
     """What the toolkit's ``process.watch`` keeps: stderr from the first line naming an error on."""
     for start, line in enumerate(stderr_lines):
@@ -283,7 +264,10 @@ def run_script(env: TrainingEnvironment, framework_module: str) -> None:
     command = [sys.executable, script.name, *args] if python else ["/bin/sh", script.name, *args]
     # The toolkit's log line before the script's own output.
     print(f"Invoking script with the following command:\n\n{' '.join(command)}\n", flush=True)
-    code, stderr = _run_python(script, args) if python else _run_command(script, args)
+    if python:
+        code, stderr = _run_python(script, args)
+    else:
+        code, stderr = run_command(["/bin/sh", str(script), *args], env.root, cwd=script.parent)
     if code == 0:
         return
     failure = env.output_dir / "failure"
