@@ -233,7 +233,8 @@ class TrainingJobRun:
         deadline = self.started + doc["StoppingCondition"].get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
         if time.time() >= deadline:
             raise _MaxRuntimeExceeded()
-        definitions = algorithm_metrics(image) + doc["AlgorithmSpecification"].get("MetricDefinitions", [])
+        own = doc["AlgorithmSpecification"].get("MetricDefinitions", [])
+        definitions = algorithm_metrics(image, doc.get("HyperParameters")) + own
         objective = doc.get("HyperParameters", {}).get(OBJECTIVE_HYPERPARAMETER)
         self.metrics = MetricScraper(definitions, tracked=[objective] if objective else [])
         stream = f"{self.name}/algo-1-{int(time.time())}"
