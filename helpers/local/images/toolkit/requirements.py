@@ -8,8 +8,9 @@ toolkit (aws/sagemaker-inference-toolkit ``model_server._install_requirements``)
 Locally a container shares the project's environment, so nothing is installed into it:
 
 * when every line names a distribution that is installed in a version it allows, nothing runs;
-* otherwise pip installs the file with ``--target`` into the container's own ``.packages`` folder,
-  which goes first on ``sys.path`` (after the script's folder) and on ``PYTHONPATH``;
+* otherwise pip installs the file with ``--prefix`` into the container's own ``.packages`` folder,
+  whose site-packages go first on ``sys.path`` (after the script's folder) and on ``PYTHONPATH``;
+  pip skips what the environment already has, so only the missing packages land there;
 * a line that cannot be checked here (a URL, ``-r other.txt``, an option such as ``--find-links``)
   counts as missing, so the file goes to pip as it is.
 
@@ -24,6 +25,7 @@ import fcntl
 import os
 import subprocess
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -62,15 +64,25 @@ def unmet_requirements(path: Path, extra_paths: tuple[Path, ...] = ()) -> list[s
     return unmet
 
 
-def install_requirements(code_dir: Path, target: Path) -> Path | None:
-    """Install ``code_dir/requirements.txt`` into ``target`` if anything in it is unmet.
+def site_folders(target: Path) -> list[Path]:
+    """Where ``pip install --prefix target`` puts pure and compiled packages."""
+    paths = {"base": str(target), "platbase": str(target)}
+    return list(
+        dict.fromkeys(
+            Path(sysconfig.get_path(kind, "posix_prefix", paths)) for kind in ("purelib", "platlib")
+        )
+    )
 
-    Returns the folder to put on ``sys.path`` (``target`` when it holds packages), or None. A pip
+
+def install_requirements(code_dir: Path, target: Path) -> list[Path]:
+    """Install ``code_dir/requirements.txt`` under ``target`` if anything in it is unmet.
+
+    Returns the folders to put on ``sys.path`` (none when nothing was ever installed there). A pip
     that fails raises UserError naming the requirements and pip's last error line.
     """
     path = code_dir / REQUIREMENTS_FILE
     if not path.is_file():
-        return None
+        return []
     target.mkdir(parents=True, exist_ok=True)
     # The instances of one endpoint variant share a folder and start together: one installs.
     with open(target / ".lock", "w") as lock:
@@ -78,12 +90,15 @@ def install_requirements(code_dir: Path, target: Path) -> Path | None:
         return _install(path, code_dir, target)
 
 
-def _install(path: Path, code_dir: Path, target: Path) -> Path | None:
-    unmet = unmet_requirements(path, (target,))
+def _install(path: Path, code_dir: Path, target: Path) -> list[Path]:
+    folders = site_folders(target)
+    unmet = unmet_requirements(path, tuple(folders))
     if not unmet:
         print(f"{REQUIREMENTS_FILE}: all requirements are already installed; nothing to install.", flush=True)
-        return target if any(p.name != ".lock" for p in target.iterdir()) else None
+        return [folder for folder in folders if folder.is_dir()]
     print(f"{REQUIREMENTS_FILE}: installing {len(unmet)} requirement(s): {', '.join(unmet)}", flush=True)
+    # --prefix, not --target: pip then counts what the environment has (numpy, scikit-learn, ...) as
+    # installed and adds only what is missing; --target would install every dependency again.
     command = [
         sys.executable,
         "-m",
@@ -91,14 +106,25 @@ def _install(path: Path, code_dir: Path, target: Path) -> Path | None:
         "install",
         "--disable-pip-version-check",
         "--no-input",
-        "--target",
+        "--no-warn-script-location",
+        "--prefix",
         str(target),
         "-r",
         REQUIREMENTS_FILE,
     ]
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [*map(str, folders), *filter(None, [environment.get("PYTHONPATH")])]
+    )
     sys.stdout.flush()
     result = subprocess.run(
-        command, cwd=code_dir, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace"
+        command,
+        cwd=code_dir,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        errors="replace",
     )
     sys.stdout.write(result.stdout)
     sys.stdout.write(result.stderr)
@@ -112,14 +138,14 @@ def _install(path: Path, code_dir: Path, target: Path) -> Path | None:
         raise UserError(
             f"the packages in {REQUIREMENTS_FILE} could not be installed ({', '.join(unmet)}): {last}"
         )
-    return target
+    return [folder for folder in folders if folder.is_dir()]
 
 
-def use_packages(folder: Path | None, after: str | None = None) -> None:
-    """Put ``folder`` first on ``sys.path`` (just after ``after`` when that leads it) and PYTHONPATH."""
-    if folder is None:
+def use_packages(folders: list[Path], after: str | None = None) -> None:
+    """Put ``folders`` first on ``sys.path`` (just after ``after`` when that leads it) and PYTHONPATH."""
+    if not folders:
         return
     position = 1 if after is not None and sys.path and sys.path[0] == after else 0
-    sys.path.insert(position, str(folder))
+    sys.path[position:position] = [str(folder) for folder in folders]
     existing = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(folder), *([existing] if existing else [])])
+    os.environ["PYTHONPATH"] = os.pathsep.join([*map(str, folders), *([existing] if existing else [])])

@@ -192,7 +192,7 @@ class _StderrTail:
         return self.lines + ([self._partial] if self._partial else [])
 
 
-def _run_python(script: Path, args: list[str], packages: Path | None = None) -> tuple[int, list[str]]:
+def _run_python(script: Path, args: list[str], packages: list[Path] | None = None) -> tuple[int, list[str]]:
     """``python script args`` in this process: its argv, cwd and ``sys.path[0]``; (exit code, stderr).
 
     ``packages`` (what requirements.txt installed) comes right after the script's folder.
@@ -202,7 +202,7 @@ def _run_python(script: Path, args: list[str], packages: Path | None = None) -> 
     tail = _StderrTail(sys.stderr)
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(code_dir))
-    use_packages(packages, after=str(code_dir))
+    use_packages(packages or [], after=str(code_dir))
     sys.stderr = tail  # type: ignore[assignment]
     os.chdir(code_dir)
     try:
