@@ -189,15 +189,18 @@ class _StderrTail:
         return self.lines + ([self._partial] if self._partial else [])
 
 
-def _run_python(script: Path, args: list[str]) -> tuple[int, list[str]]:
-    """``python script args`` in this process: its argv, cwd and ``sys.path[0]``; (exit code, stderr)."""
+def _run_python(script: Path, args: list[str], cwd: Path | None = None) -> tuple[int, list[str]]:
+    """``python script args`` in this process: its argv, cwd and ``sys.path[0]``; (exit code, stderr).
+
+    The working folder is the script's own (the training toolkit's), or ``cwd``.
+    """
     code_dir = script.parent
     saved_argv, saved_path, saved_stderr = sys.argv, list(sys.path), sys.stderr
     tail = _StderrTail(sys.stderr)
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(code_dir))
     sys.stderr = tail  # type: ignore[assignment]
-    os.chdir(code_dir)
+    os.chdir(cwd or code_dir)
     try:
         runpy.run_path(str(script), run_name="__main__")
         code = 0
