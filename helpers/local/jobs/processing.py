@@ -217,7 +217,7 @@ class ProcessingJobRun:
             return "timeout"
         if code != 0:
             tail = "\n".join(sink.tail(LogSink.TAIL_LINES))
-            missing = "FileNotFoundError" in tail and ("/opt/ml" in tail or str(self.root) in tail)
+            missing = "FileNotFoundError" in tail and "/opt/ml" in tail
             raise JobFailure(ALGORITHM_ERROR + (OPT_ML_HINT if missing else ""))
         return "completed"
 

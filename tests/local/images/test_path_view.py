@@ -18,6 +18,15 @@ import glob, json, os, pathlib, shutil, subprocess, sys
 from helpers.local.images.toolkit import path_view
 
 path_view.install(pathlib.Path(sys.argv[1]))
+
+
+def missing():
+    try:
+        open("/opt/ml/processing/none.csv")
+    except FileNotFoundError as exc:
+        return str(exc)
+
+
 os.makedirs("/opt/ml/processing/out", exist_ok=True)
 with open("/opt/ml/processing/out/a.txt", "w") as f:
     f.write("a")
@@ -34,6 +43,7 @@ print(json.dumps({
     "exists": os.path.exists("/opt/ml/processing/out/a.txt"),
     "mlflow": os.path.exists("/opt/mlflow"),
     "child": child.stdout.strip() or child.stderr,
+    "missing": missing(),
 }))
 """
 
@@ -52,6 +62,7 @@ def test_python_file_functions_see_opt_ml_as_the_job_folder_and_children_inherit
     assert seen["glob"] == ["a.txt", "b.txt", "d.txt"]
     assert seen["exists"] is True
     assert seen["mlflow"] is False  # /opt/mlflow is not /opt/ml: left alone
+    assert seen["missing"] == "[Errno 2] No such file or directory: '/opt/ml/processing/none.csv'"
     assert seen["child"] == "b"  # a python the container starts gets the view through sitecustomize
     assert sorted(p.name for p in (tmp_path / "processing" / "out").iterdir()) == ["a.txt", "b.txt", "d.txt"]
     assert not Path("/opt/ml/processing/out").exists()  # the host's /opt was never written

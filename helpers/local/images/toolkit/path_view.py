@@ -50,7 +50,13 @@ def mapped(path: Any, root: str) -> Any:
 
 def _one(function, root: str):
     def view(path: Any, *args: Any, **kwargs: Any) -> Any:
-        return function(mapped(path, root), *args, **kwargs)
+        local = mapped(path, root)
+        try:
+            return function(local, *args, **kwargs)
+        except OSError as exc:
+            if local is not path and exc.filename == local:
+                exc.filename = path  # the error names the path the script used, as in the container
+            raise
 
     view.__wrapped__ = function  # type: ignore[attr-defined]
     return view
