@@ -395,3 +395,37 @@ def test_manifest_inputs_and_a_missing_entrypoint(service, sm, s3, bucket):
     job = wait_for(lambda: sm.describe_processing_job(ProcessingJobName=name), "ProcessingJobStatus")
     assert job["ProcessingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("ClientError:") and "ContainerEntrypoint" in job["FailureReason"]
+
+
+def test_a_job_running_when_the_service_stops_is_failed_and_leaves_no_process(tmp_path):
+    import boto3
+
+    from helpers.local import control
+    from helpers.local.core.config import client_environment, load_config
+    from tests.conftest import free_port
+    from tests.service_helpers import processes_in
+
+    config = load_config(free_port(), tmp_path / "state")
+    control.start(config)
+    try:
+        env = client_environment(config)
+        session = boto3.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=config.region,
+        )
+        sm, s3 = (session.client(name, endpoint_url=config.url) for name in ("sagemaker", "s3"))
+        s3.create_bucket(Bucket="interrupted")
+        code = _code(s3, "interrupted", "import time\ntime.sleep(600)\n")
+        sm.create_processing_job(**_request("long-job", "interrupted", code))
+        wait_until(lambda: processes_in(config.state_dir) != [], "the container runs")
+        assert control.stop(config)
+        assert processes_in(config.state_dir) == []
+        control.start(config)
+        sm = session.client("sagemaker", endpoint_url=config.url)
+        job = sm.describe_processing_job(ProcessingJobName="long-job")
+        assert job["ProcessingJobStatus"] == "Failed"
+        assert "the local service stopped while the job was running" in job["FailureReason"]
+        assert job["ProcessingEndTime"] >= job["CreationTime"]
+    finally:
+        control.stop(config)
