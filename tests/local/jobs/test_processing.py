@@ -429,3 +429,23 @@ def test_a_job_running_when_the_service_stops_is_failed_and_leaves_no_process(tm
         assert job["ProcessingEndTime"] >= job["CreationTime"]
     finally:
         control.stop(config)
+
+
+def test_an_input_with_no_objects_fails_the_job_as_a_client_error(service, sm, s3, bucket):
+    code = _code(s3, bucket, "print('never runs')\n")
+    empty = {
+        "InputName": "data",
+        "S3Input": {
+            "S3Uri": f"s3://{bucket}/processing/nothing-{uuid.uuid4().hex[:6]}/",
+            "LocalPath": "/opt/ml/processing/data",
+            "S3DataType": "S3Prefix",
+        },
+    }
+    name = unique("empty")
+    request = _request(name, bucket, code)
+    request["ProcessingInputs"].append(empty)
+    sm.create_processing_job(**request)
+    job = wait_for(lambda: sm.describe_processing_job(ProcessingJobName=name), "ProcessingJobStatus")
+    assert job["ProcessingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError: No S3 objects found under S3 URL")
+    assert "'data'" in job["FailureReason"]
