@@ -192,10 +192,13 @@ class _StderrTail:
         return self.lines + ([self._partial] if self._partial else [])
 
 
-def _run_python(script: Path, args: list[str], packages: list[Path] | None = None) -> tuple[int, list[str]]:
+def run_python(
+    script: Path, args: list[str], packages: list[Path] | None = None, cwd: Path | None = None
+) -> tuple[int, list[str]]:
     """``python script args`` in this process: its argv, cwd and ``sys.path[0]``; (exit code, stderr).
 
-    ``packages`` (what requirements.txt installed) comes right after the script's folder.
+    ``packages`` (what requirements.txt installed) comes right after the script's folder. The
+    working folder is the script's own (the training toolkit's), or ``cwd``.
     """
     code_dir = script.parent
     saved_argv, saved_path, saved_stderr = sys.argv, list(sys.path), sys.stderr
@@ -204,7 +207,7 @@ def _run_python(script: Path, args: list[str], packages: list[Path] | None = Non
     sys.path.insert(0, str(code_dir))
     use_packages(packages or [], after=str(code_dir))
     sys.stderr = tail  # type: ignore[assignment]
-    os.chdir(code_dir)
+    os.chdir(cwd or code_dir)
     try:
         runpy.run_path(str(script), run_name="__main__")
         code = 0
@@ -270,7 +273,7 @@ def run_script(env: TrainingEnvironment, framework_module: str) -> None:
     # The toolkit's log line before the script's own output.
     print(f"Invoking script with the following command:\n\n{' '.join(command)}\n", flush=True)
     if python:
-        code, stderr = _run_python(script, args, packages)
+        code, stderr = run_python(script, args, packages)
     else:
         use_packages(packages)  # on PYTHONPATH for the Python the script starts
         code, stderr = run_command(["/bin/sh", str(script), *args], env.root, cwd=script.parent)
