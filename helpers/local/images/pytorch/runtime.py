@@ -13,6 +13,10 @@ import os
 
 import torch
 
+# Loaded by torch.optim when a script creates its first optimizer (with sympy, ~800 modules, 2 s or
+# more); imported here, the warm process has it ready for every training container. It starts no thread.
+import torch._dynamo  # noqa: F401
+
 THREADS_ENV = "OMP_NUM_THREADS"
 
 
