@@ -31,34 +31,37 @@ import argparse, json, os
 import numpy as np
 import torch
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--epochs", type=int, default=1)
-parser.add_argument("--lr", type=float, default=0.01)
-args = parser.parse_args()
+# Guarded: the same file is the inference script of estimator.deploy(), imported by the model server.
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=0.01)
+    args = parser.parse_args()
 
-data = np.loadtxt(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "train.csv"), delimiter=",", dtype=np.float32)
-x, y = torch.from_numpy(data[:, 1:]), torch.from_numpy(data[:, :1])
-torch.manual_seed(0)
-model = torch.nn.Linear(x.shape[1], 1)
-optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
-for epoch in range(args.epochs):
-    for start in range(0, len(x), 50):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x[start:start + 50]), y[start:start + 50])
-        loss.backward()
-        optimizer.step()
-    print(f"epoch={epoch} train_loss={loss.item():.5f}", flush=True)
-torch.jit.script(model).save(os.path.join(os.environ["SM_MODEL_DIR"], "model.pt"))
+    train_csv = os.path.join(os.environ["SM_CHANNEL_TRAIN"], "train.csv")
+    data = np.loadtxt(train_csv, delimiter=",", dtype=np.float32)
+    x, y = torch.from_numpy(data[:, 1:]), torch.from_numpy(data[:, :1])
+    torch.manual_seed(0)
+    model = torch.nn.Linear(x.shape[1], 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+    for epoch in range(args.epochs):
+        for start in range(0, len(x), 50):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(x[start:start + 50]), y[start:start + 50])
+            loss.backward()
+            optimizer.step()
+        print(f"epoch={epoch} train_loss={loss.item():.5f}", flush=True)
+    torch.jit.script(model).save(os.path.join(os.environ["SM_MODEL_DIR"], "model.pt"))
 
-seen = {
-    "argv": os.sys.argv[1:],
-    "env": {k: v for k, v in os.environ.items() if k.startswith(("SM_", "MASTER_"))},
-    "threads": torch.get_num_threads(),
-    "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-    "torch": torch.__version__,
-}
-with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "seen.json"), "w") as f:
-    json.dump(seen, f)
+    seen = {
+        "argv": os.sys.argv[1:],
+        "env": {k: v for k, v in os.environ.items() if k.startswith(("SM_", "MASTER_"))},
+        "threads": torch.get_num_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "torch": torch.__version__,
+    }
+    with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "seen.json"), "w") as f:
+        json.dump(seen, f)
 """
 
 
@@ -109,7 +112,8 @@ def _tar_members(s3, uri: str) -> dict[str, bytes]:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
 
-def test_a_pytorch_script_trains_and_saves_its_model(service, s3, bucket, train_uri, tmp_path):
+def test_a_pytorch_script_trains_saves_its_model_and_deploys(service, sm, s3, bucket, train_uri, tmp_path):
+    import numpy as np
     import torch
 
     estimator = _estimator(
@@ -140,6 +144,19 @@ def test_a_pytorch_script_trains_and_saves_its_model(service, s3, bucket, train_
     # torch runs with the container's CPU share, whether the container was forked or spawned.
     assert seen["threads"] == int(seen["omp_num_threads"])
     assert seen["torch"] == torch.__version__
+
+    # The estimator's model serves with the inference image's defaults: model.pt is TorchScript.
+    predictor = estimator.deploy(initial_instance_count=1, instance_type="ml.m5.large")
+    try:
+        config = sm.describe_endpoint(EndpointName=predictor.endpoint_name)["EndpointConfigName"]
+        variant = sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]
+        image = sm.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]["Image"]
+        assert "/pytorch-inference:" in image
+        answer = predictor.predict(np.zeros((2, 3), dtype=np.float32))
+        assert answer.shape == (2, 1)
+        assert answer.ravel() == pytest.approx(model(torch.zeros(2, 3)).detach().numpy().ravel(), abs=1e-5)
+    finally:
+        predictor.delete_endpoint()
 
 
 def test_a_failing_pytorch_script_fails_the_job_with_the_toolkit_error(service, bucket, train_uri, tmp_path):
