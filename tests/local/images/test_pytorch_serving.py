@@ -62,6 +62,13 @@ def _torchscript_model() -> bytes:
     return buffer.getvalue()
 
 
+def _state_dict() -> bytes:
+    """What ``torch.save(model.state_dict(), ...)`` writes: not TorchScript."""
+    buffer = io.BytesIO()
+    torch.save(torch.nn.Linear(2, 1).state_dict(), buffer)
+    return buffer.getvalue()
+
+
 @pytest.fixture(scope="module")
 def artifacts(s3, bucket) -> dict[str, str]:
     weights = _torchscript_model()
@@ -72,6 +79,7 @@ def artifacts(s3, bucket) -> dict[str, str]:
         ("repacked", repacked),
         ("bare", {"model.pt": weights}),
         ("no-model-file", {"weights.bin": weights}),
+        ("state-dict", {"model.pth": _state_dict()}),
     ):
         key = f"{prefix}/{name}.tar.gz"
         s3.put_object(Bucket=bucket, Key=key, Body=_tar(files))
@@ -194,6 +202,12 @@ def test_without_a_model_file_the_default_model_fn_fails_the_endpoint(sm, artifa
     desc = _endpoint(sm, _model(sm, artifacts["no-model-file"], {}))
     assert desc["EndpointStatus"] == "Failed"
     assert "Exactly one .pth or .pt file is required for PyTorch models: []" in desc["FailureReason"]
+
+
+def test_a_model_that_is_not_torchscript_needs_its_own_model_fn(sm, artifacts):
+    desc = _endpoint(sm, _model(sm, artifacts["state-dict"], {}))
+    assert desc["EndpointStatus"] == "Failed"
+    assert "model.pth. Please ensure model is saved using torchscript." in desc["FailureReason"]
 
 
 def test_a_batch_transform_job_with_the_default_handlers(sm, s3, bucket, artifacts):
