@@ -22,6 +22,7 @@ LINEAR_LEARNER = AlgorithmImage(
     "helpers.local.images.linear_learner", "helpers.local.images.linear_learner.metrics"
 )
 SKLEARN = AlgorithmImage("helpers.local.images.sklearn", "helpers.local.images.sklearn.metrics")
+PYTORCH = AlgorithmImage("helpers.local.images.pytorch", "helpers.local.images.pytorch.metrics")
 
 # ECR repository name -> image. "xgboost" is the repository of the legacy 0.72 XGBoost image.
 IMAGES: dict[str, AlgorithmImage] = {
@@ -29,6 +30,9 @@ IMAGES: dict[str, AlgorithmImage] = {
     "xgboost": XGBOOST,
     "linear-learner": LINEAR_LEARNER,
     "sagemaker-scikit-learn": SKLEARN,
+    # image_uris.retrieve("pytorch", ...) names one repository for training and one for inference.
+    "pytorch-training": PYTORCH,
+    "pytorch-inference": PYTORCH,
 }
 
 
