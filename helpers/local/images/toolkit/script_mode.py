@@ -42,8 +42,21 @@ JOB_NAME_PARAM = "sagemaker_job_name"
 SAGEMAKER_PREFIX = "sagemaker_"
 CODE_DIR = "code"  # /opt/ml/code, where the submitted source directory is unpacked
 DEFAULT_LOG_LEVEL = 20  # logging.INFO
-# What the toolkit reads itself; any other sagemaker_* is an "additional framework parameter".
-_TOOLKIT_PARAMS = (PROGRAM_PARAM, SUBMIT_DIR_PARAM, LOG_LEVEL_PARAM, JOB_NAME_PARAM, "sagemaker_region")
+# The tuning job's own hyperparameter: the toolkit's, never passed to the script.
+TUNING_METRIC_PARAM = "_tuning_objective_metric"
+# What the toolkit reads itself (params.SAGEMAKER_HYPERPARAMETERS); any other sagemaker_* is an
+# "additional framework parameter".
+_TOOLKIT_PARAMS = (
+    PROGRAM_PARAM,
+    SUBMIT_DIR_PARAM,
+    LOG_LEVEL_PARAM,
+    JOB_NAME_PARAM,
+    "sagemaker_region",
+    "sagemaker_enable_cloudwatch_metrics",
+    "sagemaker_s3_output",
+    "default_user_module_name",
+    TUNING_METRIC_PARAM,
+)
 # The toolkit's process.watch keeps stderr from the first line that names one of these on.
 _PYTHON_ERRORS = ("Error", "Exception", "Traceback")
 _STDERR_LINES_KEPT = 40
@@ -61,9 +74,11 @@ def decode_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, Any]:
 
 
 def split_hyperparameters(hyperparameters: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(sagemaker_*, the script's own)``."""
-    toolkit = {k: v for k, v in hyperparameters.items() if k.startswith(SAGEMAKER_PREFIX)}
-    user = {k: v for k, v in hyperparameters.items() if not k.startswith(SAGEMAKER_PREFIX)}
+    """``(the toolkit's: sagemaker_* and the others it reads, the script's own)`` (``split_by_criteria``)."""
+    toolkit = {
+        k: v for k, v in hyperparameters.items() if k.startswith(SAGEMAKER_PREFIX) or k in _TOOLKIT_PARAMS
+    }
+    user = {k: v for k, v in hyperparameters.items() if k not in toolkit}
     return toolkit, user
 
 
@@ -189,13 +204,18 @@ class _StderrTail:
         return self.lines + ([self._partial] if self._partial else [])
 
 
-def _run_python(script: Path, args: list[str]) -> tuple[int, list[str]]:
-    """``python script args`` in this process: its argv, cwd and ``sys.path[0]``; (exit code, stderr)."""
-    code_dir = script.parent
+def _run_python(script: Path, args: list[str], code_dir: Path) -> tuple[int, list[str]]:
+    """``python <script> args`` from ``code_dir`` in this process; (exit code, stderr lines).
+
+    As the toolkit: the working folder is the code folder, ``sys.path[0]`` the script's own folder
+    and the code folder is on the path too (its PYTHONPATH), so ``dependencies`` beside an entry
+    point in a subfolder import.
+    """
     saved_argv, saved_path, saved_stderr = sys.argv, list(sys.path), sys.stderr
     tail = _StderrTail(sys.stderr)
     sys.argv = [str(script), *args]
-    sys.path.insert(0, str(code_dir))
+    sys.path[:0] = list(dict.fromkeys([str(script.parent), str(code_dir)]))
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(code_dir), *filter(None, [os.environ.get("PYTHONPATH")])])
     sys.stderr = tail  # type: ignore[assignment]
     os.chdir(code_dir)
     try:
@@ -261,13 +281,15 @@ def run_script(env: TrainingEnvironment, framework_module: str) -> None:
     # The toolkit's runner.py exports these for every entry point type as well.
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     python = script.suffix == ".py"
-    command = [sys.executable, script.name, *args] if python else ["/bin/sh", script.name, *args]
+    code_dir = env.root / CODE_DIR
+    relative = str(script.relative_to(code_dir))  # the toolkit runs "python jobs/train.py" from code/
+    command = [sys.executable, relative, *args] if python else ["/bin/sh", relative, *args]
     # The toolkit's log line before the script's own output.
     print(f"Invoking script with the following command:\n\n{' '.join(command)}\n", flush=True)
     if python:
-        code, stderr = _run_python(script, args)
+        code, stderr = _run_python(script, args, code_dir)
     else:
-        code, stderr = run_command(["/bin/sh", str(script), *args], env.root, cwd=script.parent)
+        code, stderr = run_command(["/bin/sh", str(script), *args], env.root, cwd=code_dir)
     if code == 0:
         return
     failure = env.output_dir / "failure"
