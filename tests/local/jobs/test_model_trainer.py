@@ -136,7 +136,7 @@ def test_boto3_container_entrypoint_replaces_the_images_train(service, boto, s3,
     sm = boto.client("sagemaker")
     name = f"own-command-{uuid.uuid4().hex[:8]}"
     command = (
-        "ls /opt/ml/input/data/train && echo saved > /opt/ml/model/from-command.txt "
+        "ls /opt/ml/input/data/train/train.csv && echo saved > /opt/ml/model/from-command.txt "
         '&& python3 -c "import sklearn; print(\'python\', sklearn.__name__)" && echo "args: $0 $1"'
     )
     sm.create_training_job(
@@ -151,7 +151,8 @@ def test_boto3_container_entrypoint_replaces_the_images_train(service, boto, s3,
         InputDataConfig=[
             {
                 "ChannelName": "train",
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": train_uri}},
+                # A folder named without its trailing "/": its files land in the channel itself.
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": train_uri.rstrip("/")}},
             }
         ],
         OutputDataConfig={"S3OutputPath": f"s3://{bucket}/model-trainer/own-command"},
