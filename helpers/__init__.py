@@ -16,3 +16,10 @@ def connect(mode: str | None = None):
     from helpers.connection import connect as _connect
 
     return _connect(mode)
+
+
+def trainer_session(session):
+    """The ``sagemaker.modules.Session`` that ``ModelTrainer`` takes; see ``helpers.connection``."""
+    from helpers.connection import trainer_session as _trainer_session
+
+    return _trainer_session(session)

@@ -73,6 +73,27 @@ def connect(mode: str | None = None) -> tuple[sagemaker.Session, str]:
     return session, ROLE_ARN
 
 
+def trainer_session(session: sagemaker.Session) -> Any:
+    """The ``sagemaker.modules.Session`` the SDK's ``ModelTrainer`` takes, for ``session``'s account.
+
+    ``ModelTrainer(sagemaker_session=...)`` accepts only that class. Built bare, it finds its default
+    bucket through an STS call with a hard-coded regional endpoint, so it is handed ``session``'s
+    clients, bucket and SDK defaults config (the same on AWS and locally).
+    """
+    from sagemaker.modules import Session as ModulesSession
+
+    modules_session = ModulesSession(
+        boto_session=session.boto_session,
+        sagemaker_client=session.sagemaker_client,
+        sagemaker_runtime_client=session.sagemaker_runtime_client,
+        default_bucket=session.default_bucket(),
+        default_bucket_prefix=session.default_bucket_prefix,
+    )
+    # Read by ModelTrainer's config look-ups and its telemetry opt-out.
+    modules_session.sagemaker_config = session.sagemaker_config
+    return modules_session
+
+
 def _validate_sdk_config_once() -> None:
     """Let the SDK check each distinct config against its JSON schema once, not on every look-up.
 

@@ -2,8 +2,9 @@
 
 A container is an image's ``train`` or ``serve`` command with ``SAGEMAKER_OPT_ML`` pointing at a
 folder laid out like ``/opt/ml``, forked from the image's warm process or spawned as
-``python -m <image module> train|serve``. Its output goes line by line to ``on_line`` (usually a
-``logs.LogSink``).
+``python -m <image module> train|serve``; or, when a job gives one (``ContainerEntrypoint``), the
+job's own command with ``/opt/ml`` mapped to that folder. Its output goes line by line to
+``on_line`` (usually a ``logs.LogSink``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from helpers.local.containers.logs import LineHandler
 from helpers.local.containers.model_client import ModelAddress, ModelAnswer, ModelConnection
 from helpers.local.containers.processes import PROCESSES, terminate
 from helpers.local.containers.warm import WarmImages
+from helpers.local.images.toolkit.entrypoint import command_environment, local_command
 from helpers.local.images.toolkit.serving import INVOCATION_TOKEN_ENV
 
 log = logging.getLogger("helpers.local")
@@ -65,6 +67,7 @@ class Container:
         ml_root: Path,
         on_line: LineHandler,
         environment: dict[str, str] | None = None,
+        entrypoint: list[str] | None = None,
     ):
         env = dict(os.environ)
         self._shares_cpu = command == "train"
@@ -80,9 +83,15 @@ class Container:
         env["SAGEMAKER_OPT_ML"] = str(ml_root)
         env["PYTHONUNBUFFERED"] = "1"
         self.started = time.time()
-        # Forked from the image's warm process when it is ready, else a fresh interpreter.
-        self.proc = WARM_IMAGES.start(image_module, command, ml_root, env) or subprocess.Popen(
-            [sys.executable, "-m", image_module, command],
+        if entrypoint:
+            # The job's own command replaces the image's: nothing of the image is pre-imported for it.
+            args, env = local_command(entrypoint, ml_root), command_environment(env)
+        else:
+            args = [sys.executable, "-m", image_module, command]
+        # Forked from the image's warm process when it is ready, else a fresh process.
+        warm = None if entrypoint else WARM_IMAGES.start(image_module, command, ml_root, env)
+        self.proc = warm or subprocess.Popen(
+            args,
             cwd=ml_root,
             env=env,
             stdin=subprocess.DEVNULL,

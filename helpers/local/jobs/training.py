@@ -23,6 +23,7 @@ from helpers.local.core.errors import JobFailure, ResourceInUse, ValidationExcep
 from helpers.local.core.paths import UnsafePath, child, inside, relative_key_path, remove_tree
 from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.images import algorithm_metrics
+from helpers.local.images.toolkit.entrypoint import to_local
 from helpers.local.images.toolkit.framework_version import IMAGE_URI_ENV
 from helpers.local.jobs import quotas
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON, add_transition, close_transitions
@@ -38,6 +39,8 @@ MAX_RUNTIME_MESSAGE = "Training job runtime exceeded MaxRuntimeInSeconds provide
 SUPPORTED_DATA_TYPES = {"S3Prefix"}
 # Script mode: the SDK's sourcedir.tar.gz, which the run unpacks into the job's code/ folder.
 SUBMIT_DIR_PARAM = "sagemaker_submit_directory"
+# The SDK's ModelTrainer ships its driver scripts as this channel; they name /opt/ml paths.
+DRIVERS_CHANNEL = "sm_drivers"
 # CreateTrainingJob members Describe echoes only when they were given.
 OPTIONAL_MEMBERS = ("VpcConfig", "CheckpointConfig", "Environment", "RetryStrategy", "ExperimentConfig")
 
@@ -206,9 +209,13 @@ class TrainingJobRun:
         except UnsafePath as exc:
             raise JobFailure(f"ClientError: channel name {exc}") from exc
         target.mkdir(parents=True)
-        base = location.key.rsplit("/", 1)[0] + "/" if "/" in location.key else ""
+        # As SageMaker: under a prefix that is a folder (``.../sm_drivers`` holding ``.../sm_drivers/a.sh``)
+        # a file keeps its path below that folder; one the prefix only partly names keeps its name.
+        parent = location.key.rsplit("/", 1)[0] + "/" if "/" in location.key else ""
+        folder = location.key.rstrip("/") + "/"
         written: dict[Path, str] = {}
         for key in keys:
+            base = folder if key.startswith(folder) else parent
             try:
                 path = inside(target, relative_key_path(key, base))
                 if path in written:
@@ -226,6 +233,8 @@ class TrainingJobRun:
                     f"ClientError: channel '{name}': the S3 object key '{key}' is both a file and a folder "
                     f"under {location.uri}; rename one of them."
                 ) from exc
+        if name == DRIVERS_CHANNEL:
+            _map_container_paths(list(written), self.root)
 
     def _train(self, doc: dict[str, Any]) -> None:
         image = doc["AlgorithmSpecification"]["TrainingImage"]
@@ -239,8 +248,18 @@ class TrainingJobRun:
         self.metrics = MetricScraper(definitions, tracked=[objective] if objective else [])
         stream = f"{self.name}/algo-1-{int(time.time())}"
         sink = self.sink = LogSink(self.service.region, LOG_GROUP, stream, on_line=self.metrics.feed)
-        environment = {**(doc.get("Environment") or {}), IMAGE_URI_ENV: image}
-        self.container = Container(module, "train", self.root, sink.write, environment)
+        environment = {
+            **(doc.get("Environment") or {}),
+            IMAGE_URI_ENV: image,
+            # What SageMaker sets in every training container.
+            "TRAINING_JOB_NAME": self.name,
+            "TRAINING_JOB_ARN": doc["TrainingJobArn"],
+        }
+        spec = doc["AlgorithmSpecification"]
+        own_command = spec.get("ContainerEntrypoint")
+        if own_command:
+            own_command = own_command + spec.get("ContainerArguments", [])
+        self.container = Container(module, "train", self.root, sink.write, environment, own_command)
         if self._stop.is_set():
             self.container.stop()
         exceeded = self._wait_until(deadline)
@@ -345,6 +364,18 @@ class _MaxRuntimeExceeded(Exception):
     pass
 
 
+def _map_container_paths(files: list[Path], root: Path) -> None:
+    """Point the ``/opt/ml`` paths in these text files (scripts, JSON) at the job's folder ``root``."""
+    for path in files:
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue  # a binary file (compiled Python) is rebuilt from its mapped source
+        mapped = to_local(text, root)
+        if mapped != text:
+            path.write_text(mapped)
+
+
 def _unpack(archive: bytes, target: Path, uri: str) -> None:
     target.mkdir(parents=True, exist_ok=True)
     try:
@@ -436,7 +467,6 @@ def training_job_document(
         "HyperParameters": params.get("HyperParameters", {}),
         "AlgorithmSpecification": algorithm,
         "RoleArn": params["RoleArn"],
-        "InputDataConfig": _check_channels([dict(c) for c in params.get("InputDataConfig", [])]),
         "OutputDataConfig": output,
         "ResourceConfig": params["ResourceConfig"],
         "StoppingCondition": params["StoppingCondition"],
@@ -448,6 +478,8 @@ def training_job_document(
         "EnableManagedSpotTraining": params.get("EnableManagedSpotTraining", False),
         **{key: params[key] for key in OPTIONAL_MEMBERS if key in params},
     }
+    if "InputDataConfig" in params:  # a job may have no channel at all; Describe then leaves it out
+        doc["InputDataConfig"] = _check_channels([dict(c) for c in params["InputDataConfig"]])
     add_transition(doc, "Starting", "Launching requested ML instances")
     return doc
 

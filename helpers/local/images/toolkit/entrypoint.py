@@ -37,11 +37,13 @@ def local_command(command: list[str], root: Path) -> list[str]:
     return mapped
 
 
-def command_environment() -> dict[str, str]:
-    """This process's environment with the project's interpreter first on PATH (``python3`` in a script)."""
-    env = dict(os.environ)
+def command_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (this process's environment) with the project's interpreter first on PATH (``python3``)."""
+    env = dict(os.environ if base is None else base)
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "/usr/bin:/bin")])
+    # The project's environment is every container's: pip may check what is installed, never change it.
+    env.update(PIP_NO_INDEX="1", PIP_DRY_RUN="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

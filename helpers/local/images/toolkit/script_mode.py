@@ -45,8 +45,21 @@ JOB_NAME_PARAM = "sagemaker_job_name"
 SAGEMAKER_PREFIX = "sagemaker_"
 CODE_DIR = "code"  # /opt/ml/code, where the submitted source directory is unpacked
 DEFAULT_LOG_LEVEL = 20  # logging.INFO
-# What the toolkit reads itself; any other sagemaker_* is an "additional framework parameter".
-_TOOLKIT_PARAMS = (PROGRAM_PARAM, SUBMIT_DIR_PARAM, LOG_LEVEL_PARAM, JOB_NAME_PARAM, "sagemaker_region")
+# The tuning job's own hyperparameter: the toolkit's, never passed to the script.
+TUNING_METRIC_PARAM = "_tuning_objective_metric"
+# What the toolkit reads itself (params.SAGEMAKER_HYPERPARAMETERS); any other sagemaker_* is an
+# "additional framework parameter".
+_TOOLKIT_PARAMS = (
+    PROGRAM_PARAM,
+    SUBMIT_DIR_PARAM,
+    LOG_LEVEL_PARAM,
+    JOB_NAME_PARAM,
+    "sagemaker_region",
+    "sagemaker_enable_cloudwatch_metrics",
+    "sagemaker_s3_output",
+    "default_user_module_name",
+    TUNING_METRIC_PARAM,
+)
 # The toolkit's process.watch keeps stderr from the first line that names one of these on.
 _PYTHON_ERRORS = ("Error", "Exception", "Traceback")
 _STDERR_LINES_KEPT = 40
@@ -64,9 +77,11 @@ def decode_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, Any]:
 
 
 def split_hyperparameters(hyperparameters: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(sagemaker_*, the script's own)``."""
-    toolkit = {k: v for k, v in hyperparameters.items() if k.startswith(SAGEMAKER_PREFIX)}
-    user = {k: v for k, v in hyperparameters.items() if not k.startswith(SAGEMAKER_PREFIX)}
+    """``(the toolkit's: sagemaker_* and the others it reads, the script's own)`` (``split_by_criteria``)."""
+    toolkit = {
+        k: v for k, v in hyperparameters.items() if k.startswith(SAGEMAKER_PREFIX) or k in _TOOLKIT_PARAMS
+    }
+    user = {k: v for k, v in hyperparameters.items() if k not in toolkit}
     return toolkit, user
 
 
@@ -193,21 +208,29 @@ class _StderrTail:
 
 
 def run_python(
-    script: Path, args: list[str], packages: list[Path] | None = None, cwd: Path | None = None
+    script: Path,
+    args: list[str],
+    packages: list[Path] | None = None,
+    cwd: Path | None = None,
+    code_dir: Path | None = None,
 ) -> tuple[int, list[str]]:
-    """``python script args`` in this process: its argv, cwd and ``sys.path[0]``; (exit code, stderr).
+    """``python script args`` in this process; (exit code, stderr lines).
 
-    ``packages`` (what requirements.txt installed) comes right after the script's folder. The
-    working folder is the script's own (the training toolkit's), or ``cwd``.
+    As the training toolkit: ``sys.path[0]`` is the script's own folder, and ``code_dir`` (the
+    job's ``code/``) is on the path and in PYTHONPATH too, so ``dependencies`` beside an entry point
+    in a subfolder import. ``packages`` (what requirements.txt installed) come right after the
+    script's folder. The working folder is ``cwd``, else ``code_dir``, else the script's folder.
     """
-    code_dir = script.parent
     saved_argv, saved_path, saved_stderr = sys.argv, list(sys.path), sys.stderr
     tail = _StderrTail(sys.stderr)
     sys.argv = [str(script), *args]
-    sys.path.insert(0, str(code_dir))
-    use_packages(packages or [], after=str(code_dir))
+    sys.path[:0] = list(dict.fromkeys([str(script.parent), *([str(code_dir)] if code_dir else [])]))
+    if code_dir:
+        existing = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(code_dir), *([existing] if existing else [])])
+    use_packages(packages or [], after=str(script.parent))
     sys.stderr = tail  # type: ignore[assignment]
-    os.chdir(cwd or code_dir)
+    os.chdir(cwd or code_dir or script.parent)
     try:
         runpy.run_path(str(script), run_name="__main__")
         code = 0
@@ -269,14 +292,16 @@ def run_script(env: TrainingEnvironment, framework_module: str) -> None:
     # The toolkit's runner.py exports these for every entry point type as well.
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     python = script.suffix == ".py"
-    command = [sys.executable, script.name, *args] if python else ["/bin/sh", script.name, *args]
+    code_dir = env.root / CODE_DIR
+    relative = str(script.relative_to(code_dir))  # the toolkit runs "python jobs/train.py" from code/
+    command = [sys.executable, relative, *args] if python else ["/bin/sh", relative, *args]
     # The toolkit's log line before the script's own output.
     print(f"Invoking script with the following command:\n\n{' '.join(command)}\n", flush=True)
     if python:
-        code, stderr = run_python(script, args, packages)
+        code, stderr = run_python(script, args, packages, code_dir=code_dir)
     else:
         use_packages(packages)  # on PYTHONPATH for the Python the script starts
-        code, stderr = run_command(["/bin/sh", str(script), *args], env.root, cwd=script.parent)
+        code, stderr = run_command(["/bin/sh", str(script), *args], env.root, cwd=code_dir)
     if code == 0:
         return
     failure = env.output_dir / "failure"
