@@ -265,9 +265,10 @@ def data_processing(doc: dict[str, Any]) -> DataProcessing:
     content_type = (doc["TransformInput"].get("ContentType") or "").split(";")[0].strip().lower()
     input_filter = parse_path(settings.get("InputFilter", "$"), "InputFilter", content_type)
     output_filter = parse_path(settings.get("OutputFilter", "$"), "OutputFilter", content_type)
-    processing = DataProcessing(
-        input_filter, output_filter, settings.get("JoinSource") == "Input", content_type in CSV_TYPES
-    )
+    # No ContentType: the records go to the model untyped, which the algorithms read as CSV.
+    csv_records = content_type in CSV_TYPES or not content_type
+    join_input = settings.get("JoinSource") == "Input"
+    processing = DataProcessing(input_filter, output_filter, join_input, csv_records)
     if processing.active:
         _check_formats(doc, content_type, processing)
     return processing
@@ -277,17 +278,17 @@ def _check_formats(doc: dict[str, Any], content_type: str, processing: DataProce
     accept = (doc["TransformOutput"].get("Accept") or "").split(";")[0].strip().lower()
     supported = CSV_TYPES + JSON_TYPES
     for field, value in (("TransformInput.ContentType", content_type), ("TransformOutput.Accept", accept)):
-        if value and value not in supported or (field.endswith("ContentType") and not value):
+        if value and value not in supported:
             raise ValidationException(
                 f"DataProcessing supports only CSV and JSON data: {field} must be one of "
-                f"{', '.join(supported)} (it is {value or 'not set'})."
+                f"{', '.join(supported)} (it is {value})."
             )
     split = doc["TransformInput"].get("SplitType", "None")
     if processing.csv_records or split != "None":
         if split != "Line":
             raise ValidationException(
-                f"DataProcessing with ContentType {content_type} needs TransformInput.SplitType Line "
-                f"(it is {split}): filters and joins apply to one record at a time."
+                f"DataProcessing needs TransformInput.SplitType Line for CSV and JSON Lines records (it "
+                f"is {split}; a single JSON document takes None): filters and joins apply to each record."
             )
         assemble = doc["TransformOutput"].get("AssembleWith", "None")
         if assemble != "Line":
