@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from helpers.local.api.resources import get_resource
 from helpers.local.core.errors import ResourceInUse, ValidationException
 from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.jobs import quotas
+from helpers.local.jobs.data_processing import DataProcessingError, data_processing
 from helpers.local.jobs.runs import NameInUse, request_stop
 from helpers.local.jobs.transform import TransformJobRun
 
@@ -63,6 +65,10 @@ def create_transform_job(service, params: dict[str, Any]) -> dict[str, Any]:
         "CreationTime": time.time(),
         **pick(params, "DataProcessing", "ModelClientConfig", "ExperimentConfig", "DataCaptureConfig"),
     }
+    # An unsupported path or combination is refused here, as AWS does; a path AWS accepts but
+    # cannot apply (several ranges) fails the job instead.
+    with contextlib.suppress(DataProcessingError):
+        data_processing(doc)
     already_exists = ResourceInUse(
         f"Transform job names must be unique within an AWS account and region, and a transform "
         f"job with this name already exists ({arn}). Choose another name."

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -54,6 +55,15 @@ class CpuShare:
 
 
 CPU_SHARE = CpuShare()
+CONTAINER_ROOT = "/opt/ml"
+
+
+def _host_folder_pattern(ml_root: Path) -> re.Pattern[str]:
+    """The job folder as a container's output names it (also resolved), not as a longer name's prefix."""
+    spellings = sorted({str(ml_root), str(ml_root.resolve())}, key=len, reverse=True)
+    return re.compile("(?:" + "|".join(map(re.escape, spellings)) + r")(?![\w.-])")
+
+
 WARM_IMAGES = WarmImages(PROCESSES)
 
 
@@ -103,6 +113,7 @@ class Container:
             start_new_session=True,  # its own process group, so terminate() reaches its children
         )
         PROCESSES.add(self.proc)
+        self._host_folder = _host_folder_pattern(ml_root)
         self._reader = threading.Thread(target=self._pump, args=(on_line,), daemon=True)
         self._reader.start()
 
@@ -112,7 +123,8 @@ class Container:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             try:
-                on_line(line)
+                # The container sees its folder as /opt/ml, as on AWS: so does its log.
+                on_line(self._host_folder.sub(CONTAINER_ROOT, line))
             except Exception:
                 log.exception("container output line could not be handled")
 

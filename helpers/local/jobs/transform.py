@@ -19,6 +19,7 @@ from helpers.local.core.errors import JobFailure
 from helpers.local.core.paths import child, remove_tree
 from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.images.toolkit.framework_version import IMAGE_URI_ENV
+from helpers.local.jobs.data_processing import DataProcessing, DataProcessingError, data_processing
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON
 from helpers.local.jobs.training import require_output_bucket
 
@@ -48,8 +49,9 @@ class TransformJobRun:
         try:
             doc = self.service.store.get(KIND, self.name)
             _check_output_bucket(doc)
+            processing = _job_data_processing(doc)
             self._start_server(doc)
-            self._transform_all(doc)
+            self._transform_all(doc, processing)
             status, fields = "Completed", {}
         except JobFailure as failure:
             status, fields = "Failed", {"FailureReason": str(failure)}
@@ -96,7 +98,7 @@ class TransformJobRun:
         except ModelServerError as exc:
             raise JobFailure(f"ClientError: {exc}") from exc
 
-    def _transform_all(self, doc: dict[str, Any]) -> None:
+    def _transform_all(self, doc: dict[str, Any], processing: DataProcessing) -> None:
         source = parse_s3_uri(doc["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], "S3Uri")
         keys = moto_backends.list_keys(source)
         if not keys:
@@ -109,35 +111,75 @@ class TransformJobRun:
             if self._stop.is_set():
                 return
             body = moto_backends.get_object(source.bucket, key) or b""
-            result = self._transform_object(doc, f"s3://{source.bucket}/{key}", body)
+            uri = f"s3://{source.bucket}/{key}"
+            try:
+                result = self._transform_object(doc, uri, body, processing)
+            except DataProcessingError as exc:
+                raise JobFailure(f"ClientError: {uri}: {exc}") from exc
+            except _Stopped:
+                return
             out_key = "/".join(p for p in (output.key.strip("/"), key[len(base) :] + ".out") if p)
             moto_backends.put_object(output.bucket, out_key, result)
 
-    def _transform_object(self, doc: dict[str, Any], uri: str, body: bytes) -> bytes:
-        content_type = doc["TransformInput"].get("ContentType", "text/csv")
-        accept = doc["TransformOutput"].get("Accept")  # absent: the container picks its default
+    def _transform_object(
+        self, doc: dict[str, Any], uri: str, body: bytes, processing: DataProcessing
+    ) -> bytes:
         joiner = b"\n" if doc["TransformOutput"]["AssembleWith"] == "Line" else b""
-        parts = []
-        for payload in _payloads(body, doc):
-            if self._stop.is_set():
-                break
-            assert self.server is not None
-            try:
-                answer = self.server.invoke(payload, content_type, accept)
-            except ModelTimeout as exc:
-                raise JobFailure(f"ClientError: {exc} while transforming {uri}") from exc
-            except ModelUnreachable as exc:
-                raise JobFailure(
-                    f"ClientError: the model server stopped while transforming {uri}: {exc}"
-                ) from exc
-            if answer.failed:
-                raise JobFailure(
-                    f"ClientError: the model server returned {answer.status} for a record of {uri}: "
-                    f"{answer.message[:500]}"
-                )
-            parts.append(answer.body.rstrip(b"\n") if joiner else answer.body)
+        if not processing.active:
+            parts = [self._invoke(doc, uri, payload) for payload in _payloads(body, doc)]
+            parts = [part.rstrip(b"\n") for part in parts] if joiner else parts
+        else:
+            parts = self._process_records(doc, uri, _records(body, doc), processing)
         result = joiner.join(parts)
         return result + joiner if joiner and result else result
+
+    def _process_records(
+        self, doc: dict[str, Any], uri: str, records: list[bytes], processing: DataProcessing
+    ) -> list[bytes]:
+        """InputFilter on each record, the model on batches of them, then JoinSource and OutputFilter."""
+        inputs = [processing.model_input(record) for record in records]
+        per_record = processing.join_input or not processing.output_filter.is_root
+        parts = []
+        for batch in _batches([len(data) for data in inputs], doc):
+            answer = self._invoke(doc, uri, b"".join(inputs[i] for i in batch))
+            if not per_record:
+                parts.append(answer.rstrip(b"\n"))
+                continue
+            outputs = processing.split_answer(answer, len(batch))
+            parts.extend(processing.result(records[i], out) for i, out in zip(batch, outputs, strict=True))
+        return parts
+
+    def _invoke(self, doc: dict[str, Any], uri: str, payload: bytes) -> bytes:
+        if self._stop.is_set():
+            raise _Stopped
+        content_type = doc["TransformInput"].get("ContentType", "text/csv")
+        accept = doc["TransformOutput"].get("Accept")  # absent: the container picks its default
+        assert self.server is not None
+        try:
+            answer = self.server.invoke(payload, content_type, accept)
+        except ModelTimeout as exc:
+            raise JobFailure(f"ClientError: {exc} while transforming {uri}") from exc
+        except ModelUnreachable as exc:
+            raise JobFailure(
+                f"ClientError: the model server stopped while transforming {uri}: {exc}"
+            ) from exc
+        if answer.failed:
+            raise JobFailure(
+                f"ClientError: the model server returned {answer.status} for a record of {uri}: "
+                f"{answer.message[:500]}"
+            )
+        return answer.body
+
+
+class _Stopped(Exception):
+    """StopTransformJob arrived between two requests: the run ends without writing more."""
+
+
+def _job_data_processing(doc: dict[str, Any]) -> DataProcessing:
+    try:
+        return data_processing(doc)
+    except DataProcessingError as exc:
+        raise JobFailure(f"ClientError: {exc}") from exc
 
 
 def _check_output_bucket(doc: dict[str, Any]) -> None:
@@ -150,24 +192,33 @@ def _strategy_env(strategy: str) -> str:
     return "MULTI_RECORD" if strategy == "MultiRecord" else "SINGLE_RECORD"
 
 
+def _records(body: bytes, doc: dict[str, Any]) -> list[bytes]:
+    """An object's records as SplitType asks: its non-empty lines, or the whole object."""
+    if doc["TransformInput"]["SplitType"] != "Line":
+        return [body] if body else []
+    return [line + b"\n" for line in body.splitlines() if line.strip()]
+
+
 def _payloads(body: bytes, doc: dict[str, Any]) -> Iterator[bytes]:
     """Split an object into requests as SplitType, BatchStrategy and MaxPayloadInMB ask."""
-    if doc["TransformInput"]["SplitType"] != "Line":
-        if body:
-            yield body
-        return
-    records = [line + b"\n" for line in body.splitlines() if line.strip()]
-    if doc["BatchStrategy"] == "SingleRecord":
-        yield from records
+    records = _records(body, doc)
+    for batch in _batches([len(record) for record in records], doc):
+        yield b"".join(records[i] for i in batch)
+
+
+def _batches(sizes: list[int], doc: dict[str, Any]) -> Iterator[list[int]]:
+    """Record positions grouped into requests: one each, or as many as MaxPayloadInMB holds."""
+    if doc["TransformInput"]["SplitType"] != "Line" or doc["BatchStrategy"] == "SingleRecord":
+        yield from ([i] for i in range(len(sizes)))
         return
     limit = doc["MaxPayloadInMB"] * MB
-    batch: list[bytes] = []
-    size = 0
-    for record in records:
-        if batch and size + len(record) > limit:
-            yield b"".join(batch)
-            batch, size = [], 0
-        batch.append(record)
-        size += len(record)
+    batch: list[int] = []
+    total = 0
+    for i, size in enumerate(sizes):
+        if batch and total + size > limit:
+            yield batch
+            batch, total = [], 0
+        batch.append(i)
+        total += size
     if batch:
-        yield b"".join(batch)
+        yield batch

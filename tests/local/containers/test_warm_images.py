@@ -81,8 +81,9 @@ def test_forked_container_has_the_container_folder_environment_and_its_own_group
     assert isinstance(container.proc, ForkedProcess) and code == 0
     report = _report(lines)
     assert lines[0] == "probe started"  # output arrives line by line, stdout and stderr merged
-    assert report["cwd"] == str(root)
-    expected = {**os.environ, "PROBE_SETTING": "from the job", "SAGEMAKER_OPT_ML": str(root)}
+    # The container's output names its folder as /opt/ml, as on AWS.
+    assert report["cwd"] == "/opt/ml"
+    expected = {**os.environ, "PROBE_SETTING": "from the job", "SAGEMAKER_OPT_ML": "/opt/ml"}
     expected.update(PYTHONUNBUFFERED="1", OMP_NUM_THREADS=report["environ"]["OMP_NUM_THREADS"])
     assert report["environ"] == expected  # the container's environment, not the warm process's
     assert report["pgid"] == report["sid"] == report["pid"] == container.proc.pid
