@@ -47,6 +47,11 @@ def get_object(bucket: str, key: str) -> bytes | None:
     return None if obj is None else obj.value
 
 
+def object_exists(bucket: str, key: str) -> bool:
+    """Whether the object is there, without reading its body."""
+    return bucket_exists(bucket) and _s3().get_object(bucket, key) is not None
+
+
 def put_object(bucket: str, key: str, data: bytes) -> None:
     if not bucket_exists(bucket):
         raise ValidationException(
