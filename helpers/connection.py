@@ -27,7 +27,7 @@ from sagemaker.session import _check_job_status, _flush_log_streams, _logs_init
 from sagemaker.utils import secondary_training_status_changed, secondary_training_status_message
 
 from helpers.local import control
-from helpers.local.core.config import ACCOUNT_ID, ROLE_ARN, client_environment, load_config
+from helpers.local.core.config import ROLE_ARN, client_environment, default_bucket, load_config
 
 MODE_VARIABLE = "SAGEMAKER_COURSE_MODE"
 MODES = ("aws", "local")
@@ -66,7 +66,7 @@ def connect(mode: str | None = None) -> tuple[sagemaker.Session, str]:
     boto_session = boto3.Session(region_name=config.region)
     session = LocalServiceSession(
         boto_session=boto_session,
-        default_bucket=f"sagemaker-{config.region}-{ACCOUNT_ID}",
+        default_bucket=default_bucket(config),
         sagemaker_config=TELEMETRY_OFF,
     )
     print(f"Using the local SageMaker service at {config.url} (region {config.region}).")

@@ -8,6 +8,7 @@ from typing import Any
 from helpers.local.api.listing import list_page, pick
 from helpers.local.api.registry import operation
 from helpers.local.api.resources import create_resource, get_resource
+from helpers.local.aws import backends as moto_backends
 from helpers.local.core.errors import ValidationException
 from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.images import UnknownImageError, resolve_image
@@ -40,7 +41,7 @@ def create_model(service, params: dict[str, Any]) -> dict[str, Any]:
         raise ValidationException("PrimaryContainer.Image is required: pass the algorithm's image URI.")
     check_image(container["Image"], "PrimaryContainer.Image")
     if "ModelDataUrl" in container:
-        parse_s3_uri(container["ModelDataUrl"], "ModelDataUrl")
+        check_model_data(container["ModelDataUrl"])
     arn = service.arn("model", name)
     timestamp = time.time()
     doc = {
@@ -72,6 +73,17 @@ def delete_model(service, params: dict[str, Any]) -> dict[str, Any]:
     if not service.store.delete(KIND, name):
         raise ValidationException(f'Could not find model "{service.arn("model", name)}".')
     return {}
+
+
+def check_model_data(url: str) -> None:
+    """AWS checks at CreateModel that the artifact is there, not later when an endpoint starts."""
+    location = parse_s3_uri(url, "ModelDataUrl")
+    if location.key.endswith("/"):
+        found = bool(moto_backends.list_keys(location))  # uncompressed model data: a prefix
+    else:
+        found = moto_backends.object_exists(location.bucket, location.key)
+    if not found:
+        raise ValidationException(f"Could not find model data at {url}.")
 
 
 def check_image(image_uri: str, field: str) -> str:

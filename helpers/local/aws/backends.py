@@ -1,8 +1,8 @@
-"""In-process access to the storage behind the front door: moto's S3 and IAM, and our log store.
+"""In-process access to the storage behind the front door: moto's S3 and IAM, our log and metric stores.
 
 Jobs read channel data and write artifacts and logs here directly: no HTTP round trip, and
-the objects are the very ones a learner's boto3 client sees. ``open_state`` points S3 and
-CloudWatch Logs at the state folder, so both outlive a restart of the service.
+the objects are the very ones a learner's boto3 client sees. ``open_state`` points S3,
+CloudWatch Logs and CloudWatch metrics at the state folder, so all outlive a restart of the service.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
 
 from helpers.local.aws.logs.store import LogStore
+from helpers.local.aws.metrics.store import MetricPoint, MetricStore
 from helpers.local.core.config import ACCOUNT_ID, ROLE_NAME
 from helpers.local.core.errors import ValidationException
 from helpers.local.core.s3_uri import S3Location
 from helpers.local.store.s3_objects import ObjectStore, persist_s3
 
-_state: dict[str, ObjectStore | LogStore] = {}
+_state: dict[str, ObjectStore | LogStore | MetricStore] = {}
 
 
 def _s3():
@@ -46,6 +47,11 @@ def get_object(bucket: str, key: str) -> bytes | None:
     return None if obj is None else obj.value
 
 
+def object_exists(bucket: str, key: str) -> bool:
+    """Whether the object is there, without reading its body."""
+    return bucket_exists(bucket) and _s3().get_object(bucket, key) is not None
+
+
 def put_object(bucket: str, key: str, data: bytes) -> None:
     if not bucket_exists(bucket):
         raise ValidationException(
@@ -59,6 +65,7 @@ def open_state(state_dir: Path) -> None:
     """Restore S3 from the state folder and keep S3 and CloudWatch Logs there from now on."""
     _state["s3"] = persist_s3(_s3(), state_dir / "s3")
     _state["logs"] = LogStore(state_dir / "logs.sqlite")
+    _state["metrics"] = MetricStore(state_dir / "metrics.sqlite")
 
 
 def log_store() -> LogStore:
@@ -68,6 +75,17 @@ def log_store() -> LogStore:
             "CloudWatch Logs is not open: call moto_backends.open_state(state_dir) at start-up."
         )
     return store
+
+
+def metric_store() -> MetricStore:
+    store = _state.get("metrics")
+    if store is None:
+        raise RuntimeError("CloudWatch is not open: call moto_backends.open_state(state_dir) at start-up.")
+    return store
+
+
+def put_metric_points(region: str, points: list[MetricPoint]) -> None:
+    metric_store().put(region, points)
 
 
 def ensure_log_stream(region: str, group: str, stream: str) -> None:

@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import re2
@@ -48,10 +48,18 @@ class MetricScraper:
 
     Keeps each definition's last value (for ``FinalMetricDataList``) and, for the metrics named in
     ``tracked``, every value in order (a tuning job's early stopping reads those while the job runs).
+    Each line's values go to ``publish`` as ``(name, seconds since the epoch, value)``, as SageMaker
+    puts a training job's metrics into CloudWatch while it runs.
     """
 
-    def __init__(self, definitions: list[dict[str, str]], tracked: Iterable[str] = ()):
+    def __init__(
+        self,
+        definitions: list[dict[str, str]],
+        tracked: Iterable[str] = (),
+        publish: Callable[[list[tuple[str, float, float]]], None] | None = None,
+    ):
         self.definitions = definitions
+        self._publish = publish
         self._patterns = [compile_metric_regex(d["Regex"]) for d in definitions]
         self._set = re2.Set.SearchSet(_OPTIONS)
         for definition in definitions:
@@ -69,16 +77,21 @@ class MetricScraper:
         matched = self._set.Match(line) if self._patterns else None
         if not matched:
             return
+        now = time.time()
+        published = []
         for index in matched:
             value = _value(self._patterns[index].search(line))
             if value is None:
                 continue
+            published.append((self.definitions[index]["Name"], now, value))
             with self._lock:
                 self._last[index] = value
-                self._last_time[index] = time.time()
+                self._last_time[index] = now
                 history = self._tracked.get(index)
                 if history is not None:
                     history.append(value)
+        if published and self._publish is not None:
+            self._publish(published)
 
     def history(self, name: str, start: int = 0) -> list[float]:
         """The values of tracked metric ``name`` from position ``start`` on."""

@@ -15,6 +15,7 @@ DEFAULT_PORT = 8773
 HOST = "127.0.0.1"
 ROLE_NAME = "SageMakerCourseExecutionRole"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/service-role/{ROLE_NAME}"
+SDK_CONFIG_FILE = "sagemaker-sdk-config.yaml"
 
 
 def _default_state_dir() -> Path:
@@ -60,10 +61,48 @@ def load_config(port: int | None = None, state_dir: str | os.PathLike | None = N
     )
 
 
+def sdk_config_file(config: ServiceConfig) -> Path:
+    """The SageMaker SDK's user config for this service, written in the state folder.
+
+    Every ``sagemaker.Session()`` reads it (``SAGEMAKER_USER_CONFIG_OVERRIDE``, see the SDK's
+    ``sagemaker/config/config.py``): the default bucket it names means the SDK never asks STS for
+    the account (it does so at the real STS address, whatever ``AWS_ENDPOINT_URL`` says), and
+    telemetry stays off. JSON is YAML, which the SDK's loader reads.
+    """
+    document = {
+        "SchemaVersion": "1.0",
+        "SageMaker": {
+            "PythonSDK": {
+                "Modules": {
+                    "Session": {"DefaultS3Bucket": default_bucket(config)},
+                    "TelemetryOptOut": True,
+                }
+            }
+        },
+    }
+    path = config.state_dir / SDK_CONFIG_FILE
+    text = json.dumps(document, indent=2) + "\n"
+    if not path.exists() or path.read_text() != text:
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(text)
+        partial.replace(path)  # a reader in another process never sees half a file
+    return path
+
+
+def default_bucket(config: ServiceConfig) -> str:
+    """``sagemaker-{region}-{account}``, the bucket the SDK makes for a session."""
+    return f"sagemaker-{config.region}-{ACCOUNT_ID}"
+
+
 def client_environment(config: ServiceConfig) -> dict[str, str]:
-    """Environment variables that point any boto3 program (and the SageMaker SDK) at the service."""
+    """Environment variables that point any boto3 program (and the SageMaker SDK) at the service,
+    and let a later ``helpers.connect()`` or ``python -m helpers.local`` find the same one."""
     credentials = config.credentials()
     return {
+        "SAGEMAKER_LOCAL_PORT": str(config.port),
+        "SAGEMAKER_LOCAL_STATE_DIR": str(config.state_dir),
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(sdk_config_file(config)),
         "AWS_ENDPOINT_URL": config.url,
         "AWS_DEFAULT_REGION": config.region,
         "AWS_REGION": config.region,

@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+import cbor2
+
 from helpers.local.core.credentials import health_proof
 from helpers.local.gateway.signature import Scope, SignatureError, SignatureVerifier, SignedRequest
 
@@ -73,11 +75,13 @@ class Refusal:
 
 
 def protocol_of(headers: dict[str, str], method: str, path: str, signing_service: str | None) -> str:
-    """Which error shape the client understands: ``json``, ``query`` or ``s3``."""
+    """Which error shape the client understands: ``json``, ``cbor``, ``query`` or ``s3``."""
     if signing_service == "s3":
         return "s3"
     if signing_service in ("sts", "iam"):
         return "query"
+    if headers.get("smithy-protocol") == "rpc-v2-cbor":
+        return "cbor"
     if signing_service in ("sagemaker", "logs") or "x-amz-target" in headers:
         return "json"
     if method == "POST" and path.startswith("/endpoints/"):
@@ -168,6 +172,9 @@ def error_response(protocol: str, status: int, code: str, message: str) -> Refus
     if protocol == "json":
         body = json.dumps({"__type": code, "message": message}).encode()
         return Refusal(status, body, "application/x-amz-json-1.1", {"x-amzn-errortype": code})
+    if protocol == "cbor":
+        body = cbor2.dumps({"__type": code, "message": message})
+        return Refusal(status, body, "application/cbor", {"smithy-protocol": "rpc-v2-cbor"})
     if protocol == "query":
         xml = (
             "<ErrorResponse><Error><Type>Sender</Type>"

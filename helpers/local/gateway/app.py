@@ -1,7 +1,7 @@
 """The one front door: an ASGI app on 127.0.0.1 that speaks for every AWS service the course uses.
 
-SageMaker (control plane and runtime) and CloudWatch Logs are answered here; S3, IAM and the rest of
-STS go to moto's WSGI app. Requests are told apart the way AWS tells them apart: the
+SageMaker (control plane and runtime), CloudWatch Logs and CloudWatch metrics are answered here;
+S3, IAM and the rest of STS go to moto's WSGI app. Requests are told apart the way AWS tells them apart: the
 ``X-Amz-Target`` header for awsJson1_1 calls, and the credential scope of the signature.
 """
 
@@ -25,6 +25,7 @@ from a2wsgi import WSGIMiddleware
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 from helpers.local.aws.logs import api as logs_api
+from helpers.local.aws.metrics import api as metrics_api
 from helpers.local.containers.process_ledger import process_start_time
 from helpers.local.core import protocol
 from helpers.local.core.config import ACCOUNT_ID, ROLE_NAME
@@ -135,6 +136,12 @@ class Gateway:
             answer = partial(logs_api.answer, target, body, signed.region)
             status, payload = await asyncio.get_running_loop().run_in_executor(self.executor, answer)
             await _respond(send, status, payload, "application/x-amz-json-1.1")
+        elif signed.service == "monitoring" and target.startswith(metrics_api.TARGET_PREFIX):
+            await self._metrics(
+                target.removeprefix(metrics_api.TARGET_PREFIX), body, signed.region, "json", send
+            )
+        elif signed.service == "monitoring" and method == "POST" and metrics_api.operation_of(path):
+            await self._metrics(metrics_api.operation_of(path), body, signed.region, "cbor", send)
         elif signed.service in ("sagemaker", "logs"):
             error = UnknownOperation(
                 f"No {signed.service} operation answers {method} {path} with target '{target}'."
@@ -146,6 +153,13 @@ class Gateway:
             await _respond(send, 200, _caller_identity(), "text/xml")
         else:
             await self.moto(scope, receive if body is None else _replay(body), send)
+
+    async def _metrics(self, operation: str, body: bytes, region: str, codec: str, send: Send) -> None:
+        answer = partial(metrics_api.answer, operation, body, region, codec)
+        status, payload, headers = await asyncio.get_running_loop().run_in_executor(self.executor, answer)
+        if codec == "cbor":
+            headers["smithy-protocol"] = "rpc-v2-cbor"
+        await _respond(send, status, payload, metrics_api.content_type(codec), headers)
 
     async def _control_plane(self, operation: str, body: bytes, send: Send) -> None:
         try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.local.aws import backends as moto_backends
+from helpers.local.aws.metrics.store import MetricPoint, dimensions_key
 from helpers.local.containers.images import image_module
 from helpers.local.containers.logs import LogSink
 from helpers.local.containers.metrics import MetricScraper, check_metric_definitions
@@ -22,7 +23,7 @@ from helpers.local.core.config import stop_grace_seconds
 from helpers.local.core.errors import JobFailure, ResourceInUse, ValidationException
 from helpers.local.core.paths import UnsafePath, child, inside, relative_key_path, remove_tree
 from helpers.local.core.s3_uri import parse_s3_uri
-from helpers.local.images import algorithm_metrics
+from helpers.local.images import UnknownImageError, algorithm_metrics
 from helpers.local.images.toolkit.entrypoint import to_local
 from helpers.local.images.toolkit.framework_version import IMAGE_URI_ENV
 from helpers.local.jobs import quotas
@@ -33,6 +34,7 @@ log = logging.getLogger("helpers.local.jobs")
 KIND = "TrainingJob"
 DEFAULT_MAX_RUNTIME = 24 * 60 * 60  # SageMaker's default when StoppingCondition leaves it out
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"  # where SageMaker puts training metrics in CloudWatch
 # The hyperparameter a tuning job gives its training jobs: the metric whose history it watches.
 OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
 MAX_RUNTIME_MESSAGE = "Training job runtime exceeded MaxRuntimeInSeconds provided"
@@ -242,10 +244,12 @@ class TrainingJobRun:
         deadline = self.started + doc["StoppingCondition"].get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
         if time.time() >= deadline:
             raise _MaxRuntimeExceeded()
-        own = doc["AlgorithmSpecification"].get("MetricDefinitions", [])
-        definitions = algorithm_metrics(image, doc.get("HyperParameters")) + own
+        # The document already holds the algorithm's definitions (and the user's after them).
+        definitions = doc["AlgorithmSpecification"].get("MetricDefinitions", [])
         objective = doc.get("HyperParameters", {}).get(OBJECTIVE_HYPERPARAMETER)
-        self.metrics = MetricScraper(definitions, tracked=[objective] if objective else [])
+        self.metrics = MetricScraper(
+            definitions, tracked=[objective] if objective else [], publish=self._publish_metrics
+        )
         stream = f"{self.name}/algo-1-{int(time.time())}"
         sink = self.sink = LogSink(self.service.region, LOG_GROUP, stream, on_line=self.metrics.feed)
         environment = {
@@ -298,6 +302,15 @@ class TrainingJobRun:
 
         self._update(change)
         return stopping == [True]
+
+    def _publish_metrics(self, values: list[tuple[str, float, float]]) -> None:
+        """Put metric values into CloudWatch as SageMaker does: namespace /aws/sagemaker/TrainingJobs,
+        dimension TrainingJobName."""
+        dimensions = dimensions_key([{"Name": "TrainingJobName", "Value": self.name}])
+        points = [
+            MetricPoint(METRICS_NAMESPACE, name, dimensions, when, value) for name, when, value in values
+        ]
+        moto_backends.put_metric_points(self.service.region, points)
 
     def _record_metrics(self) -> None:
         values = self.metrics.final_metrics() if self.metrics else []
@@ -449,9 +462,17 @@ def training_job_document(
             "marketplace algorithms, which the local service does not have)."
         )
     algorithm.setdefault("EnableSageMakerMetricsTimeSeries", False)
-    check_metric_definitions(
-        algorithm.get("MetricDefinitions", []), "AlgorithmSpecification.MetricDefinitions"
-    )
+    own = algorithm.get("MetricDefinitions", [])
+    check_metric_definitions(own, "AlgorithmSpecification.MetricDefinitions")
+    # Describe shows a built-in algorithm's own definitions, as AWS does; the user's come after.
+    try:
+        builtin = algorithm_metrics(algorithm["TrainingImage"], params.get("HyperParameters"))
+    except UnknownImageError:
+        builtin = []
+    own_names = {d["Name"] for d in own}
+    merged = [{"Name": d["Name"], "Regex": d["Regex"]} for d in builtin if d["Name"] not in own_names] + own
+    if merged:
+        algorithm["MetricDefinitions"] = merged
     output = dict(params["OutputDataConfig"])
     output_path = parse_s3_uri(output["S3OutputPath"], "OutputDataConfig.S3OutputPath")
     output.setdefault("KmsKeyId", "")  # the SDK's Estimator.attach reads it unconditionally

@@ -82,6 +82,7 @@ class HyperParameterTuningJobRun:
         self.exhausted = False
         self.enough = False  # a completion criterion was met: start no more jobs
         self.failure: str | None = None
+        self.last_unsuccessful: tuple[ChildJob, dict[str, Any]] | None = None
         self._stop = threading.Event()
 
     def stop(self, reason: str | None = None) -> None:
@@ -211,12 +212,9 @@ class HyperParameterTuningJobRun:
         self.finished += 1
         if value is None:
             self.without_objective += 1
+            self.last_unsuccessful = (child, doc)
             if self.without_objective == self.finished == FAILURES_BEFORE_GIVING_UP:
-                self.failure = (
-                    f"The first {FAILURES_BEFORE_GIVING_UP} training jobs all ended without a value for "
-                    f"the objective metric {child.definition.objective.metric_name}. The last one, "
-                    f"{child.name}: {doc.get('FailureReason') or 'its log never reported the metric'}"
-                )
+                self.failure = self._no_success()
             return
         if doc["TrainingJobStatus"] != "Completed":
             return
@@ -230,6 +228,19 @@ class HyperParameterTuningJobRun:
         limit = self.plan.max_jobs_not_improving
         if limit is not None and jobs_not_improving(self.completed, objective.minimize) >= limit:
             self.enough = True
+
+    def _no_success(self) -> str:
+        """AWS's reason for a tuning job none of whose training jobs reported the objective, and why
+        the last one did not."""
+        child, doc = self.last_unsuccessful
+        why = doc.get("FailureReason") or (
+            f"its log never reported the objective metric {child.definition.objective.metric_name}"
+        )
+        return (
+            f"No training job succeeded after {self.finished} attempts. For additional details, please "
+            "take a look at the training job failures by listing training jobs for the hyperparameter "
+            f"tuning job. The last one, {child.name}: {why}"
+        )
 
     def _out_of_time(self, started: float) -> bool:
         limit = self.plan.max_runtime
@@ -249,6 +260,9 @@ class HyperParameterTuningJobRun:
             status = d["HyperParameterTuningJobStatus"]
             if status in TERMINAL:
                 return
+            stopped = self._stop.is_set() or status == "Stopping"
+            if not self.failure and not stopped and self.finished and self.without_objective == self.finished:
+                self.failure = self._no_success()  # every training job ended without the objective
             if self.failure:
                 d.update(HyperParameterTuningJobStatus="Failed", FailureReason=self.failure)
             elif self._stop.is_set() or status == "Stopping":

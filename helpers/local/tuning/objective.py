@@ -62,6 +62,12 @@ def resolve_objective(
 ) -> Objective:
     """Match ``HyperParameterTuningJobObjective`` to a metric the training jobs will report."""
     name = objective["MetricName"]
+    image = algorithm.get("TrainingImage")
+    if image:
+        try:
+            algorithm_metrics(image, hyperparameters)
+        except UnknownImageError as exc:  # say so, rather than that the metric is unknown
+            raise ValidationException(f"AlgorithmSpecification.TrainingImage: {exc}") from exc
     own = algorithm.get("MetricDefinitions") or []
     builtin = builtin_metric_definitions(algorithm.get("TrainingImage"), hyperparameters)
     for definition in own + builtin:

@@ -66,8 +66,9 @@ def listed(sm, s3, bucket) -> dict[str, Any]:
         source["S3Uri"] = source["S3Uri"].replace("/data/", f"/{prefix}/")
     sm.create_training_job(**request)
     model = model_from_job(sm, job, f"{prefix}-model")
-    # A model whose artifact does not exist: its endpoint fails, its transform job too.
+    # A model whose artifact is not a model: its endpoint fails, its transform job too.
     missing = f"{prefix}-model-missing"
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/missing.tar.gz", Body=b"this is not a tarball")
     sm.create_model(
         ModelName=missing,
         ExecutionRoleArn=ROLE_ARN,

@@ -302,3 +302,16 @@ def test_a_model_server_error_or_timeout_reads_as_a_server_error(original_status
     assert parsed["Error"]["Code"] == "ModelError" and parsed["Error"]["Message"].startswith(says)
     error_class = client.exceptions.from_code(parsed["Error"]["Code"])
     assert error_class is client.exceptions.ModelError
+
+
+def test_create_model_refuses_model_data_that_does_not_exist(sm, bucket):
+    """CreateModel checks the artifact itself, as AWS does: ``ValidationException: Could not find
+    model data at s3://...`` at once, not a Failed endpoint or transform job later."""
+    url = f"s3://{bucket}/no-such-prefix/model.tar.gz"
+    with pytest.raises(ClientError) as error:
+        sm.create_model(
+            ModelName=unique("no-data"), ExecutionRoleArn=ROLE_ARN,
+            PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": url},
+        )  # fmt: skip
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert error.value.response["Error"]["Message"] == f"Could not find model data at {url}."

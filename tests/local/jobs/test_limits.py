@@ -135,8 +135,9 @@ def test_quotas_file_raises_a_quota_and_the_account_wide_one_still_applies(sm, d
     assert "request delta of 25 Instances" in message
 
 
-def test_endpoint_and_transform_job_over_their_quotas_are_refused(sm, data):
+def test_endpoint_and_transform_job_over_their_quotas_are_refused(sm, s3, data):
     model = unique("model")
+    s3.put_object(Bucket=data, Key="none/model.tar.gz", Body=b"never served: the quota refuses first")
     sm.create_model(
         ModelName=model,
         ExecutionRoleArn=ROLE_ARN,

@@ -321,6 +321,31 @@ def test_tuning_job_fails_when_its_training_jobs_all_fail(sm, data):
     assert counters["Failed"] >= 3 and counters["Succeeded"] == 0 and "BestTrainingJob" not in desc
 
 
+def test_tuning_job_whose_every_training_job_fails_ends_failed_with_aws_reason(sm, data):
+    """Fewer training jobs than the early give-up, all failed: the tuning job Fails with AWS's reason
+    ("No training job succeeded after N attempts. For additional details, ..."), not Completed
+    without a BestTrainingJob."""
+    name = unique("all-fail")
+    ranges = {"IntegerParameterRanges": [{"Name": "not_a_hyperparameter", "MinValue": "1", "MaxValue": "3"}]}
+    sm.create_hyper_parameter_tuning_job(**tuning_request(name, data, jobs=2, parallel=2, ranges=ranges))
+    desc = wait_tuning(sm, name)
+    assert desc["HyperParameterTuningJobStatus"] == "Failed"
+    assert desc["FailureReason"].startswith("No training job succeeded after 2 attempts.")
+    assert "not_a_hyperparameter" in desc["FailureReason"] and "BestTrainingJob" not in desc
+
+
+def test_unsupported_image_in_a_tuning_job_is_named_as_such(sm, data):
+    """An image the service has no algorithm for is refused as an image, not as an unknown metric."""
+    request = tuning_request(unique("bad-image"), data)
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/not-an-algorithm:1"
+    request["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = image
+    with pytest.raises(ClientError) as error:
+        sm.create_hyper_parameter_tuning_job(**request)
+    message = error.value.response["Error"]["Message"]
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert "not supported by the local SageMaker service" in message and "objective metric" not in message
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -1,8 +1,8 @@
 """The metrics the built-in XGBoost algorithm reports, and which way each one improves.
 
 XGBoost prints one line per boosting round, ``[12]<TAB>train-rmse:3.1<TAB>validation-rmse:3.4``;
-CloudWatch shows the tab as ``#011``. The regexes accept either, and capture only the number so a
-second metric on the same line is never swallowed into the value.
+CloudWatch shows the tab as ``#011``, and the regexes are AWS's own (as DescribeTrainingJob returns
+them for the built-in algorithm), which match that form and capture only the number.
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ MINIMIZE = (
 )
 
 CHANNELS = ("train", "validation")
-_NUMBER = r"([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?inf|nan)"
+_NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
 
 def metric_regex(channel: str, metric: str) -> str:
-    return rf".*\[[0-9]+\].*(?:#011|\t){channel}-{metric}:{_NUMBER}"
+    return rf".*\[[0-9]+\].*#011{channel}-{metric}:{_NUMBER}.*"
 
 
 def metric_definitions() -> list[dict[str, str]]:

@@ -1,0 +1,1 @@
+"""CloudWatch metrics: the data points training jobs publish (and PutMetricData), kept in SQLite."""
