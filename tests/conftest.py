@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Iterator
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from helpers.local import control
 from helpers.local.core.config import ServiceConfig, client_environment, load_config
@@ -61,3 +63,38 @@ def bucket(s3) -> str:
     name = "course-tests"
     s3.create_bucket(Bucket=name)
     return name
+
+
+def _endpoint_names(sm) -> set[str]:
+    paginator = sm.get_paginator("list_endpoints")
+    return {e["EndpointName"] for page in paginator.paginate() for e in page["Endpoints"]}
+
+
+@contextlib.contextmanager
+def _endpoints_deleted_after(request) -> Iterator[None]:
+    """Delete the endpoints created meanwhile: each holds instance quota later tests and lessons need."""
+    sm = request.getfixturevalue("sm")
+    before = _endpoint_names(sm)
+    yield
+    for name in _endpoint_names(sm) - before:
+        with contextlib.suppress(ClientError):
+            sm.delete_endpoint(EndpointName=name)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_leaves_no_endpoint(request) -> Iterator[None]:
+    items = [item for item in request.session.items if item.module is request.module]
+    if not any("service" in item.fixturenames for item in items):
+        yield
+        return
+    with _endpoints_deleted_after(request):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_leaves_no_endpoint(request) -> Iterator[None]:
+    if "service" not in request.fixturenames:
+        yield
+        return
+    with _endpoints_deleted_after(request):
+        yield
