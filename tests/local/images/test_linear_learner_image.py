@@ -90,6 +90,16 @@ def test_missing_predictor_type_fails_the_job(tmp_path):
     )
 
 
+def test_booleans_as_the_sdk_sends_them_train(tmp_path):
+    """``sagemaker.LinearLearner(normalize_data=True, use_bias=False)`` sends ``str(value)``: 'True' and
+    'False' (sagemaker/amazon/hyperparameter.py ``serialize_all``), which the algorithm accepts."""
+    hyperparameters = {"predictor_type": "regressor", "normalize_data": "True", "use_bias": "False"}
+    root = make_ml_root(tmp_path, hyperparameters, csv_channels(regression_rows(50, 0)))
+    code, _ = train_in_process(root)
+    assert code == 0, failure_reason(root)
+    assert any((root / "model").iterdir())
+
+
 @pytest.mark.parametrize(
     ("hyperparameters", "reason"),
     [
