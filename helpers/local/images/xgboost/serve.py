@@ -165,9 +165,12 @@ class XGBoostHandler:
     def _encode(self, predictions: np.ndarray, answer_type: str) -> bytes:
         rows = predictions.tolist()
         if answer_type == CSV:
-            lines = [",".join(map(str, r)) if isinstance(r, list) else str(r) for r in rows]
-            joined = "," if self.version.csv_answer == COMMAS and not self.batch else "\n"
-            text = joined.join(lines)
+            if self.version.csv_answer == COMMAS and not self.batch:
+                # ",".join(map(str, preds.tolist())): a multi-class row shows as "[0.1, 0.9]".
+                text = ",".join(map(str, rows))
+            else:
+                lines = [",".join(map(str, r)) if isinstance(r, list) else str(r) for r in rows]
+                text = "\n".join(lines)
             return (text + "\n" if self.batch else text).encode()
         records = [{"score": r} for r in rows]
         if answer_type == JSON:
