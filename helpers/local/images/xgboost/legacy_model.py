@@ -96,7 +96,14 @@ def to_loadable(raw: bytes) -> bytes:
     """Model bytes (any format an XGBoost image wrote) as JSON or UBJSON today's xgboost loads."""
     extra: dict[str, Any] = {}
     if is_pickle(raw):
-        raw, extra = unpickle_booster(raw)
+        try:
+            raw, extra = unpickle_booster(raw)
+        except LegacyModelError as not_a_pickle:
+            # A legacy binary whose base_score happens to start with a pickle's first byte.
+            try:
+                return _with_attributes(legacy_binary_to_json(raw), extra)
+            except (LegacyModelError, struct.error, UnicodeDecodeError):
+                raise not_a_pickle from None
     if raw.startswith(b'{"'):  # JSON (UBJSON also opens with "{", then a length marker)
         document = json.loads(raw)
         model = document.get("Model", document)
