@@ -38,7 +38,7 @@ METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"  # where SageMaker puts traini
 # The hyperparameter a tuning job gives its training jobs: the metric whose history it watches.
 OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
 MAX_RUNTIME_MESSAGE = "Training job runtime exceeded MaxRuntimeInSeconds provided"
-SUPPORTED_DATA_TYPES = {"S3Prefix"}
+SUPPORTED_DATA_TYPES = {"S3Prefix", "ManifestFile"}
 # Script mode: the SDK's sourcedir.tar.gz, which the run unpacks into the job's code/ folder.
 SUBMIT_DIR_PARAM = "sagemaker_submit_directory"
 # The SDK's ModelTrainer ships its driver scripts as this channel; they name /opt/ml paths.
@@ -199,7 +199,11 @@ class TrainingJobRun:
 
     def _download_channel(self, channel: dict[str, Any]) -> None:
         name = channel["ChannelName"]
-        location = parse_s3_uri(channel["DataSource"]["S3DataSource"]["S3Uri"], name)
+        source = channel["DataSource"]["S3DataSource"]
+        location = parse_s3_uri(source["S3Uri"], name)
+        if source["S3DataType"] == "ManifestFile":
+            self._download_manifest(name, location)
+            return
         keys = moto_backends.list_keys(location)
         if not keys:
             raise JobFailure(
@@ -237,6 +241,39 @@ class TrainingJobRun:
                 ) from exc
         if name == DRIVERS_CHANNEL:
             _map_container_paths(list(written), self.root)
+
+    def _download_manifest(self, name: str, location: Any) -> None:
+        """A ManifestFile channel (what the SDK's ``record_set`` uploads): ``[{"prefix": "s3://b/p/"},
+        "relative/key", ...]``; each object is staged in the channel under its relative key."""
+        body = moto_backends.get_object(location.bucket, location.key)
+        if body is None:
+            raise JobFailure(
+                f"ClientError: the manifest file {location.uri} of channel '{name}' does not exist."
+            )
+        try:
+            manifest = json.loads(body)
+            prefix = parse_s3_uri(manifest[0]["prefix"], f"{name} manifest prefix")
+            relatives = [str(entry) for entry in manifest[1:]]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise JobFailure(
+                f"ClientError: the manifest file {location.uri} of channel '{name}' is not "
+                f'[{{"prefix": "s3://bucket/prefix/"}}, "relative/key", ...]: {exc}'
+            ) from exc
+        target = child(self.root / "input" / "data", name)
+        target.mkdir(parents=True)
+        for relative in relatives:
+            data = moto_backends.get_object(prefix.bucket, prefix.key + relative)
+            if data is None:
+                raise JobFailure(
+                    f"ClientError: the manifest file {location.uri} of channel '{name}' lists "
+                    f"s3://{prefix.bucket}/{prefix.key}{relative}, which does not exist."
+                )
+            try:
+                path = inside(target, relative_key_path(relative, ""))
+            except UnsafePath as exc:
+                raise JobFailure(f"ClientError: channel '{name}': {exc}") from exc
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
 
     def _train(self, doc: dict[str, Any]) -> None:
         image = doc["AlgorithmSpecification"]["TrainingImage"]
@@ -440,7 +477,7 @@ def _check_channels(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if source["S3DataType"] not in SUPPORTED_DATA_TYPES:
             raise ValidationException(
                 f"Channel '{channel['ChannelName']}': S3DataType {source['S3DataType']} is not "
-                "supported locally; use S3Prefix."
+                "supported locally; use S3Prefix or ManifestFile."
             )
         parse_s3_uri(source["S3Uri"], f"Channel '{channel['ChannelName']}' S3Uri")
         source.setdefault("S3DataDistributionType", "FullyReplicated")

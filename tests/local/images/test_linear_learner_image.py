@@ -90,6 +90,16 @@ def test_missing_predictor_type_fails_the_job(tmp_path):
     )
 
 
+def test_booleans_as_the_sdk_sends_them_train(tmp_path):
+    """``sagemaker.LinearLearner(normalize_data=True, use_bias=False)`` sends ``str(value)``: 'True' and
+    'False' (sagemaker/amazon/hyperparameter.py ``serialize_all``), which the algorithm accepts."""
+    hyperparameters = {"predictor_type": "regressor", "normalize_data": "True", "use_bias": "False"}
+    root = make_ml_root(tmp_path, hyperparameters, csv_channels(regression_rows(50, 0)))
+    code, _ = train_in_process(root)
+    assert code == 0, failure_reason(root)
+    assert any((root / "model").iterdir())
+
+
 @pytest.mark.parametrize(
     ("hyperparameters", "reason"),
     [
@@ -117,6 +127,7 @@ def test_data_without_content_type_is_refused_with_the_fix(tmp_path):
     root = make_ml_root(tmp_path, REGRESSOR, csv_channels(regression_rows(50, 0), content_type=None))
     code, _ = train_in_process(root)
     assert code == 1
+    assert "is not recordIO-protobuf" in failure_reason(root)
     assert "set ContentType to text/csv" in failure_reason(root)
 
 
@@ -181,7 +192,7 @@ def test_serving_answers_csv_and_json_with_scores(trained):
         sparse = {"data": {"features": {"keys": [0, 7], "values": [1, 2], "shape": [5]}}}
         status, message, _ = invoke(port, json.dumps(sparse).encode(), content_type="application/json")
         assert status == 400 and b"sparse key 7 is outside the shape [5]" in message
-        assert invoke(port, to_csv(features[:1]).encode(), accept="application/x-recordio-protobuf")[0] == 406
+        assert invoke(port, to_csv(features[:1]).encode(), accept="image/png")[0] == 406
 
 
 def test_unsupported_default_accept_stops_the_model_loading(trained, monkeypatch):
@@ -191,6 +202,6 @@ def test_unsupported_default_accept_stops_the_model_loading(trained, monkeypatch
     root, _ = trained
     monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "text/csv")
     assert load_handler(root / "model")(b"1,2,3,4,5", "text/csv", "")[1] == "text/csv"
-    monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/x-recordio-protobuf")
+    monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "image/png")
     with pytest.raises(UserError, match="application/json, application/jsonlines, text/csv"):
         load_handler(root / "model")

@@ -114,9 +114,16 @@ SPEC = HyperparameterSpec(
 )
 
 
+def _lowercase_booleans(user: dict[str, str]) -> dict[str, str]:
+    # The SDK's LinearLearner sends a Python bool as str(value): normalize_data=True arrives as 'True',
+    # which the container reads as true.
+    booleans = {hp.name for hp in SPEC.hyperparameters if hp.range in (_TRUE_FALSE, _AUTO_TRUE_FALSE)}
+    return {k: str(v).strip().lower() if k in booleans else v for k, v in user.items()}
+
+
 def validate(user: dict[str, str]) -> dict[str, Any]:
     """Typed hyperparameters with defaults; UserError in the algorithm's words if wrong."""
-    values = SPEC.validate(user)
+    values = SPEC.validate(_lowercase_booleans(user))
     predictor_type = values["predictor_type"]
     if predictor_type == "multiclass_classifier" and values["num_classes"] < 3:
         raise UserError(

@@ -2,7 +2,8 @@
 
 Requests: ``text/csv`` (rows of features, no label), ``application/json``
 (``{"instances": [{"features": [...]}, ...]}``, or ``{"features": [...]}``) and
-``application/jsonlines`` (one ``{"features": [...]}`` per line).
+``application/jsonlines`` (one ``{"features": [...]}`` per line) and ``application/x-recordio-protobuf``
+(what ``LinearLearnerPredictor`` sends).
 
 Responses (``application/json`` when no Accept is sent):
 
@@ -10,7 +11,9 @@ Responses (``application/json`` when no Accept is sent):
   ``predicted_label`` and a multiclass ``score`` is the list of class probabilities;
 * ``application/jsonlines``: one such prediction object per line;
 * ``text/csv``: one line per record: the score for a regressor, ``predicted_label,score`` for a
-  binary classifier, ``predicted_label,p0,p1,...`` for a multiclass classifier.
+  binary classifier, ``predicted_label,p0,p1,...`` for a multiclass classifier;
+* ``application/x-recordio-protobuf``: one record per prediction, its ``label`` holding ``score``
+  (and ``predicted_label``) as Float32Tensors, which ``LinearLearnerPredictor`` reads.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from helpers.local.images.linear_learner import MODEL_FILE
 from helpers.local.images.linear_learner.model import LinearModel
 from helpers.local.images.toolkit.errors import UserError
 from helpers.local.images.toolkit.payloads import parse_csv, parse_json_instances, parse_jsonlines
+from helpers.local.images.toolkit.recordio_protobuf import CONTENT_TYPE as PROTOBUF
+from helpers.local.images.toolkit.recordio_protobuf import encode_label_records, read_records
 from helpers.local.images.toolkit.serving import (
     InvocationError,
     choose_accept,
@@ -33,8 +38,18 @@ from helpers.local.images.toolkit.serving import (
 )
 
 CSV, JSON, JSONLINES = "text/csv", "application/json", "application/jsonlines"
-ACCEPTS = (JSON, JSONLINES, CSV)
-PARSERS = {CSV: parse_csv, JSON: parse_json_instances, JSONLINES: parse_jsonlines}
+ACCEPTS = (JSON, JSONLINES, CSV, PROTOBUF)
+
+
+def parse_protobuf(body: bytes) -> np.ndarray:
+    # LinearLearnerPredictor's RecordSerializer: one record per row, features only.
+    try:
+        return read_records(body, "the request body")[0]
+    except UserError as exc:
+        raise InvocationError(400, str(exc)) from None
+
+
+PARSERS = {CSV: parse_csv, JSON: parse_json_instances, JSONLINES: parse_jsonlines, PROTOBUF: parse_protobuf}
 
 
 class LinearLearnerHandler:
@@ -97,7 +112,14 @@ class LinearLearnerHandler:
             records = [{"score": v} for v in values]
         if answer_type == JSON:
             return json.dumps({"predictions": records}).encode()
+        if answer_type == PROTOBUF:
+            # Each record's label maps score (and predicted_label) to a one-value Float32Tensor.
+            return encode_label_records([{k: _as_list(v) for k, v in r.items()} for r in records])
         return ("\n".join(json.dumps(r) for r in records) + "\n").encode()
+
+
+def _as_list(value: float | list[float]) -> list[float]:
+    return value if isinstance(value, list) else [value]
 
 
 def load_handler(model_dir: Path) -> LinearLearnerHandler:

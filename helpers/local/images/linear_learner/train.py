@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,8 @@ from helpers.local.images.linear_learner.hyperparameters import validate
 from helpers.local.images.linear_learner.model import LinearModel
 from helpers.local.images.toolkit.container import TrainingEnvironment
 from helpers.local.images.toolkit.errors import UserError
+from helpers.local.images.toolkit.recordio_protobuf import CONTENT_TYPE as PROTOBUF
+from helpers.local.images.toolkit.recordio_protobuf import read_records
 from helpers.local.images.toolkit.training_data import read_csv_channel
 
 CHANNELS = ("train", "validation", "test")
@@ -76,8 +79,10 @@ def load_channels(env: TrainingEnvironment, settings: dict[str, Any]) -> dict[st
             raise UserError(
                 f"Extraneous channel found: {channel}. Linear Learner reads train, validation, test."
             )
-        check_content_type(channel, config.get("ContentType"))
-        matrix = read_csv_channel(channel, env.channel_files(channel)).astype(np.float64)
+        if check_content_type(channel, config.get("ContentType")) == PROTOBUF:
+            matrix = read_protobuf_channel(channel, env.channel_files(channel))
+        else:
+            matrix = read_csv_channel(channel, env.channel_files(channel)).astype(np.float64)
         if matrix.shape[0] == 0:
             raise UserError(f"No data in the {channel} channel ({env.channel_dir(channel)}).")
         features, labels = matrix[:, 1:], matrix[:, 0]
@@ -91,17 +96,36 @@ def load_channels(env: TrainingEnvironment, settings: dict[str, Any]) -> dict[st
     return data
 
 
-def check_content_type(channel: str, content_type: str | None) -> None:
+def check_content_type(channel: str, content_type: str | None) -> str:
+    """``"csv"`` or ``PROTOBUF`` (the default when no ContentType is set), as the algorithm reads."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media in ("text/csv", "csv"):
-        return
-    if not media or media == "application/x-recordio-protobuf":
-        raise UserError(
-            f"The {channel} channel is recordIO-protobuf (the default when no ContentType is set), which "
-            "the local service does not read: upload CSV with the label first and set ContentType "
-            "to text/csv."
-        )
+        return "csv"
+    if not media or media == PROTOBUF:
+        return PROTOBUF
     raise UserError(f"No iterator has been registered for ContentType ('{content_type}', '1.0')")
+
+
+def read_protobuf_channel(channel: str, files: list[Path]) -> np.ndarray:
+    """``label, features...`` rows from the channel's recordIO-protobuf files (``record_set`` data)."""
+    blocks = []
+    for path in files:
+        try:
+            features, labels = read_records(path.read_bytes(), f"{channel} channel file {path.name}")
+        except UserError as exc:
+            raise UserError(
+                f"{exc}. RecordIO-protobuf is what Linear Learner reads when no ContentType is set; for "
+                "CSV with the label first, set ContentType to text/csv."
+            ) from None
+        if not len(features):
+            continue
+        if labels is None:
+            raise UserError(f"The records of {channel} channel file {path.name} have no label.")
+        blocks.append(np.column_stack([labels, features]))
+    width = max((b.shape[1] for b in blocks), default=1)
+    if any(b.shape[1] != width for b in blocks):
+        raise UserError(f"The {channel} channel's records have different numbers of features.")
+    return np.vstack(blocks) if blocks else np.zeros((0, width))
 
 
 def check_features(channel: str, features: np.ndarray, settings: dict[str, Any]) -> None:

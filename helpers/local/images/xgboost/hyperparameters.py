@@ -1,5 +1,8 @@
 """The built-in XGBoost algorithm's hyperparameters (container 1.7-1) and how they reach xgboost.
 
+Older image versions accept a slightly different set (``silent`` up to 1.0-1 and in the legacy 0.72
+image; see :mod:`helpers.local.images.xgboost.versions`).
+
 Names, ranges and failure messages follow aws/sagemaker-xgboost-container, so a bad value fails
 with the same reason here as on AWS, e.g. ``Hyperparameter max_depth: -1 is not in [0, +inf)``.
 """
@@ -21,6 +24,7 @@ from helpers.local.images.toolkit.hyperparameters import (
     described,
 )
 from helpers.local.images.xgboost import metrics
+from helpers.local.images.xgboost.versions import DEFAULT, RETIRED, ImageVersion, accepts
 
 OBJECTIVES = (
     "binary:hinge",
@@ -97,6 +101,7 @@ SPEC = HyperparameterSpec(
         _integer("csv_weights", _UNIT),
         _integer("early_stopping_rounds", Interval(min_closed=1)),
         _categorical("booster", ("gbtree", "gblinear", "dart")),
+        _integer("silent", _UNIT),
         _integer("verbosity", Interval(min_closed=0, max_closed=3)),
         _integer("nthread", Interval(min_closed=1)),
         _continuous("eta", _UNIT),
@@ -181,8 +186,12 @@ REMOVED_FROM_XGBOOST = {
 }  # fmt: skip
 
 
-def validate(user: dict[str, str]) -> dict[str, Any]:
-    """Parse and check the hyperparameters like the built-in container; raise UserError if wrong."""
+def validate(user: dict[str, str], version: ImageVersion = DEFAULT) -> dict[str, Any]:
+    """Parse and check the hyperparameters like the built-in container of ``version``; raise UserError
+    if wrong."""
+    for name in user:
+        if not accepts(version, SPEC.aliases.get(name, name)):
+            raise UserError(SPEC.messages.extraneous.format(name=name))
     values = SPEC.validate(user)
     objective = values.get("objective", "reg:squarederror")
     if objective in ("multi:softmax", "multi:softprob") and "num_class" not in values:
@@ -215,7 +224,7 @@ def booster_params(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     params: dict[str, Any] = {}
     warnings: list[str] = []
     for name, value in values.items():
-        if name in CONTAINER_ONLY:
+        if name in CONTAINER_ONLY or name in RETIRED:
             continue
         if name in REMOVED_FROM_XGBOOST:
             warnings.append(f'Parameters: {{ "{name}" }} are not used by this version of XGBoost.')

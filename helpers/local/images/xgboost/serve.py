@@ -6,9 +6,11 @@ requests: ``application/json`` is answered 415.
 
 Responses, by Accept (``text/csv`` when none is sent, or ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``):
 
-* ``text/csv``: one prediction per line, newline-joined (``12.5\\n13.1``), as newer XGBoost images
-  answer; one request of one row gives a single number. In batch transform (``SAGEMAKER_BATCH``) the
-  body also ends with a newline. Multi-class probabilities give one comma-separated row per record.
+* ``text/csv``: one prediction per line, newline-joined (``12.5\\n13.1``), as images from 1.2-2 answer;
+  images up to 1.2-1 and the legacy ``xgboost:1`` join them with commas (``12.5,13.1``) and answer
+  ``text/csv`` whatever the Accept (:mod:`helpers.local.images.xgboost.versions`). One request of one
+  row gives a single number. In batch transform (``SAGEMAKER_BATCH``) the body is one prediction per
+  line and ends with a newline. Multi-class probabilities give one comma-separated row per record.
 * ``application/json``: ``{"predictions": [{"score": 12.5}, ...]}``.
 * ``application/jsonlines``: one ``{"score": 12.5}`` per line.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +41,10 @@ from helpers.local.images.toolkit.serving import (
 )
 from helpers.local.images.toolkit.user_module import PROGRAM_ENV, ScriptHandler
 from helpers.local.images.xgboost import MODEL_FILE
+from helpers.local.images.xgboost.legacy_model import LegacyModelError, is_pickle, to_loadable
 from helpers.local.images.xgboost.predictor import Predictor
 from helpers.local.images.xgboost.script_serving import load_script_handler
+from helpers.local.images.xgboost.versions import COMMAS, DEFAULT, ImageVersion, image_version
 
 CSV, JSON, JSONLINES = "text/csv", "application/json", "application/jsonlines"
 ACCEPTS = (CSV, JSON, JSONLINES)
@@ -54,25 +59,61 @@ def load_booster(model_dir: Path) -> xgb.Booster:
             raise UserError(f"no model file in {model_dir} (expected {MODEL_FILE})")
         path = candidates[0]
     raw = path.read_bytes()
-    booster = xgb.Booster()
-    try:
-        booster.load_model(bytearray(raw))
-    except xgb.core.XGBoostError as native_error:
-        # Models saved by older images were pickled Booster objects.
-        try:
-            booster = pickle.loads(raw)
-        except Exception:
-            raise UserError(f"{path.name} is not an XGBoost model: {native_error}") from None
+    booster = _read_booster(path.name, raw)
     # One thread per request: on one or a few rows, thread start-up costs more than it saves.
     booster.set_param({"nthread": 1})
     return booster
 
 
+def _read_booster(name: str, raw: bytes) -> xgb.Booster:
+    """A booster from any model file an XGBoost image writes: JSON/UBJSON as saved today, a pickled
+    Booster (up to 1.2-2) or the legacy binary (``save_model`` from 1.3-1 to 1.7-1), which the installed
+    xgboost no longer reads and :mod:`legacy_model` converts."""
+    booster = xgb.Booster()
+    try:
+        booster.load_model(bytearray(raw))
+        return booster
+    except xgb.core.XGBoostError as native_error:
+        native = _first_line(native_error)
+    if is_pickle(raw):
+        try:
+            loaded = pickle.loads(raw)  # a Booster pickled by a recent xgboost
+            if isinstance(loaded, xgb.Booster):
+                return loaded
+        except Exception:
+            pass
+    try:
+        converted = to_loadable(raw)
+        booster = xgb.Booster()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "JSON model saved before XGBoost 1.6": it is, by design
+            booster.load_model(bytearray(converted))
+        return booster
+    except (LegacyModelError, xgb.core.XGBoostError, ValueError, KeyError) as exc:
+        kind = "a pickle" if is_pickle(raw) else "not JSON, UBJSON or the legacy binary format"
+        raise UserError(
+            f"Model {name} cannot be loaded: it is {kind}; {_first_line(exc)} (xgboost "
+            f"{xgb.__version__}: {native})"
+        ) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).split("Stack trace:")[0].strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class XGBoostHandler:
     """``(body, content_type, accept) -> (bytes, content_type)`` for one loaded booster."""
 
-    def __init__(self, booster: xgb.Booster, batch: bool = False, accept_default: str = CSV):
+    def __init__(
+        self,
+        booster: xgb.Booster,
+        batch: bool = False,
+        accept_default: str = CSV,
+        version: ImageVersion = DEFAULT,
+    ):
         self.booster = booster
+        self.version = version
         self.num_features = booster.num_features()
         self.batch = batch
         self.accept_default = accept_default
@@ -88,7 +129,10 @@ class XGBoostHandler:
                 f"Content type {request_type} is not supported by XGBoost. Supported content types: "
                 "text/csv, text/libsvm, text/x-libsvm.",
             )
-        answer_type = choose_accept(accept, ACCEPTS, self.accept_default)
+        # Images up to 1.2-1 answer text/csv whatever the Accept.
+        answer_type = (
+            choose_accept(accept, ACCEPTS, self.accept_default) if self.version.honours_accept else CSV
+        )
         features = self._features(body, request_type)
         predictions = self.predict(features)
         return self._encode(predictions, answer_type), answer_type
@@ -121,8 +165,12 @@ class XGBoostHandler:
     def _encode(self, predictions: np.ndarray, answer_type: str) -> bytes:
         rows = predictions.tolist()
         if answer_type == CSV:
-            lines = [",".join(map(str, r)) if isinstance(r, list) else str(r) for r in rows]
-            text = "\n".join(lines)
+            if self.version.csv_answer == COMMAS and not self.batch:
+                # ",".join(map(str, preds.tolist())): a multi-class row shows as "[0.1, 0.9]".
+                text = ",".join(map(str, rows))
+            else:
+                lines = [",".join(map(str, r)) if isinstance(r, list) else str(r) for r in rows]
+                text = "\n".join(lines)
             return (text + "\n" if self.batch else text).encode()
         records = [{"score": r} for r in rows]
         if answer_type == JSON:
@@ -135,4 +183,6 @@ def load_handler(model_dir: Path) -> XGBoostHandler | ScriptHandler:
     if os.environ.get(PROGRAM_ENV, "").strip():
         return load_script_handler(model_dir)
     accept_default = default_accept(CSV, ACCEPTS)
-    return XGBoostHandler(load_booster(model_dir), batch=is_batch(), accept_default=accept_default)
+    return XGBoostHandler(
+        load_booster(model_dir), batch=is_batch(), accept_default=accept_default, version=image_version()
+    )

@@ -26,6 +26,7 @@ from helpers.local.images.toolkit.script_mode import PROGRAM_PARAM, run_script
 from helpers.local.images.toolkit.training_data import read_csv_channel, read_libsvm_channel
 from helpers.local.images.xgboost import MODEL_FILE, custom_metrics, metrics
 from helpers.local.images.xgboost.hyperparameters import NATIVE_METRICS, booster_params, validate
+from helpers.local.images.xgboost.versions import image_version
 
 # The real image's SAGEMAKER_TRAINING_MODULE is sagemaker_xgboost_container.training:main.
 FRAMEWORK_MODULE = "helpers.local.images.xgboost.train:train"
@@ -77,7 +78,7 @@ def train(env: TrainingEnvironment) -> None:
         run_script(env, FRAMEWORK_MODULE)
         return
     log("Running XGBoost Sagemaker in algorithm mode")
-    values = validate(env.hyperparameters)
+    values = validate(env.hyperparameters, image_version())
     formats = validate_channels(env)
     params, warnings = booster_params(values)
     log(f"Hyperparameters: {env.hyperparameters}")
