@@ -20,6 +20,15 @@ $(READY): requirements.txt requirements-dev.txt pyproject.toml
 	$(VENV)/awscli/bin/python -m pip install --quiet awscli==1.46.3
 	touch $@
 
+# SageMaker SDK v3, for the tests that drive the service as a v3 user would (tests/sdkv3/). Its
+# top-level `sagemaker` package is not v2's, so it lives in a venv of its own (~1 GB).
+SDKV3 := $(VENV)/sdkv3/.ready
+$(SDKV3): requirements-sdkv3.txt | $(READY)
+	$(PYTHON) -m venv $(VENV)/sdkv3
+	$(VENV)/sdkv3/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/sdkv3/bin/python -m pip install --quiet -r requirements-sdkv3.txt
+	touch $@
+
 # IMDB_SOURCE: "fallback" (the bundled corpus, no download), a URL or an archive path; unset, the
 # IMDB lessons download the full review set (cached) and fall back to the bundled corpus offline.
 course: $(READY)  ## execute every Tutorial and Solutions notebook into build/ (executed .ipynb + HTML)
@@ -29,7 +38,7 @@ lint: $(READY)  ## ruff: the lint rules (line length 110 included) and the forma
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint  ## lint and the whole test suite
+test: lint $(SDKV3)  ## lint and the whole test suite (with the SDK v3 venv)
 	$(PY) -m pytest
 
 notebooks: $(READY)  ## re-run the notebooks and store their outputs in place (before committing)

@@ -86,8 +86,9 @@ class Gateway:
         except Exception as exc:  # a bug in the service: answer like AWS, keep serving
             log.exception("%s %s failed in the gateway", scope.get("method"), scope.get("path"))
             if not started:
-                error = InternalFailure(f"the local service failed on this request: {exc!r}")
-                await _respond(send, 500, protocol.error_body(error), "application/x-amz-json-1.1")
+                # In the shape the client parses: IAM and STS clients read XML, not JSON.
+                message = f"the local service failed on this request: {exc!r}"
+                await _refuse(send, error_response(_error_protocol(scope), 500, "InternalFailure", message))
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
@@ -230,6 +231,18 @@ def _too_large(error_protocol: str, size: int, invoke: bool) -> Refusal:
         "limit of an API call: send less in one call, and put data in S3 instead."
     )
     return error_response(error_protocol, 413, error.code, error.message)
+
+
+def _error_protocol(scope: Scope) -> str:
+    """The error shape (``json``, ``query``, ``s3``) the request's client understands."""
+    headers = _headers(scope)
+    request = SignedRequest(
+        scope["method"],
+        (scope.get("raw_path") or scope["path"].encode()).decode("latin-1"),
+        scope.get("query_string", b"").decode("latin-1"),
+        headers,
+    )
+    return protocol_of(headers, scope["method"], scope["path"], claimed_service(request))
 
 
 async def _refuse(send: Send, refusal: Refusal) -> None:

@@ -171,3 +171,19 @@ def test_an_unsigned_api_call_is_refused(door):
     )
     assert response.status_code == 403
     assert error_of(response)[0] == "MissingAuthenticationTokenException"
+
+
+def test_a_failure_inside_an_iam_call_is_an_iam_shaped_error(door):
+    """IAM is a query-protocol service: botocore parses its errors from XML (<ErrorResponse><Error>,
+    botocore parsers.QueryParser), so a failure on an operation moto lacks (SimulatePrincipalPolicy,
+    which SDK v3's role check calls) must come back as XML with a code, not a JSON document."""
+    body = (
+        b"Action=SimulatePrincipalPolicy&Version=2010-05-08&ActionNames.member.1=s3%3APutObject"
+        b"&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FSomeRole"
+    )
+    response = door.call(
+        "POST", "/", body, {"Content-Type": "application/x-www-form-urlencoded"}, signing_name="iam"
+    )
+    assert response.status_code == 500
+    assert response.text.startswith("<ErrorResponse><Error>")
+    assert "<Code>InternalFailure</Code>" in response.text
