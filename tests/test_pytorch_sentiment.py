@@ -76,6 +76,7 @@ def project(tmp_path_factory) -> Path:
     cells = _cells()
     files = {
         "train/model.py": _written_file(cells, "train/model.py"),
+        "train/batching.py": _written_file(cells, "train/batching.py"),
         "train/train.py": _script(cells, "train/train.py"),
         "serve/model.py": _written_file(cells, "train/model.py"),
         "serve/utils.py": _script(cells, "serve/utils.py"),
@@ -189,6 +190,31 @@ def test_build_dict_keeps_the_most_frequent_words_above_the_two_reserved_ids():
 
 
 # --- train.py and predict.py -------------------------------------------------------------------
+
+
+def test_batches_hold_reviews_of_similar_length_in_a_new_order_each_epoch(project):
+    batching = _import(project / "train", "batching")
+    lengths = list(range(1000))
+    sampler = batching.SimilarLengthBatches(lengths, 100)
+    epochs = [list(sampler), list(sampler)]
+    for batches in epochs:
+        assert len(batches) == len(sampler) == 10
+        assert sorted(i for batch in batches for i in batch) == lengths  # every review, once
+        assert max(max(b) - min(b) for b in batches) < 400  # a batch spans a narrow range of lengths
+    assert epochs[0] != epochs[1]
+
+
+def test_the_model_ignores_the_padding_after_each_review(project):
+    import torch
+
+    model_module = _import(project / "train", "model")
+    torch.manual_seed(0)
+    model = model_module.LSTMClassifier(8, 16, 50).eval()
+    review = [5, 7, 9]
+    alone = torch.tensor([[3, *review, 0, 0]])
+    padded_more = torch.tensor([[3, *review, *[0] * 20], [23, *range(2, 25)]])
+    with torch.no_grad():
+        assert torch.allclose(model(alone)[0], model(padded_more)[0])
 
 
 def test_train_py_saves_what_predict_py_needs(trained_model_dir):
