@@ -12,14 +12,18 @@ from __future__ import annotations
 import ast
 import collections
 import importlib
+import importlib.util
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
 import nbformat
+import numpy as np
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
@@ -285,3 +289,108 @@ def test_web_app_answers_a_cors_preflight(lambda_function):
 def test_web_app_reports_an_endpoint_it_cannot_reach(lambda_function, service):
     result = lambda_function.lambda_handler({"httpMethod": "POST", "body": POSITIVE}, None)
     assert result["statusCode"] == 502 and "no-such-endpoint" in result["body"]
+
+
+# --- through the local service: train.py in the PyTorch image, predict.py behind an endpoint -------
+
+needs_pytorch_image = pytest.mark.skipif(
+    importlib.util.find_spec("helpers.local.images.pytorch") is None,
+    reason="the local service has no PyTorch image in this tree",
+)
+
+
+@pytest.fixture(scope="module")
+def endpoint(project, fallback, service, s3, bucket):
+    """The project's model, trained by the PyTorch estimator on the bundled corpus, behind predict.py."""
+    from sagemaker.deserializers import StringDeserializer
+    from sagemaker.pytorch import PyTorch, PyTorchModel
+    from sagemaker.serializers import IdentitySerializer
+
+    import helpers
+
+    utils = _import(project / "serve", "utils")
+    words = [imdb.review_to_words(r) for r in fallback.train_texts]
+    word_dict = _word_dict(words)
+    rows = []
+    for label, review in zip(fallback.train_labels, words, strict=True):
+        ids, length = utils.convert_and_pad(word_dict, review, 500)
+        rows.append(",".join(map(str, [label, length, *ids])))
+    s3.put_object(Bucket=bucket, Key="sentiment-pytorch/train/train.csv", Body="\n".join(rows).encode())
+    s3.put_object(Bucket=bucket, Key="sentiment-pytorch/train/word_dict.pkl", Body=pickle.dumps(word_dict))
+
+    session, role = helpers.connect("local")
+    common = {"framework_version": "2.1", "py_version": "py310", "role": role, "sagemaker_session": session}
+    estimator = PyTorch(
+        entry_point="train.py",
+        source_dir=str(project / "train"),
+        instance_type="ml.m5.large",
+        instance_count=1,
+        output_path=f"s3://{bucket}/sentiment-pytorch/output",
+        hyperparameters={"epochs": 3, "batch-size": 64},
+        **common,
+    )
+    estimator.fit({"training": f"s3://{bucket}/sentiment-pytorch/train/"}, logs=False)
+    model = PyTorchModel(
+        model_data=estimator.model_data, entry_point="predict.py", source_dir=str(project / "serve"), **common
+    )
+    predictor = model.deploy(
+        initial_instance_count=1,
+        instance_type="ml.m5.large",
+        serializer=IdentitySerializer(content_type="text/plain"),
+        deserializer=StringDeserializer(),
+    )
+    yield predictor
+    predictor.delete_model()
+    predictor.delete_endpoint()
+
+
+@needs_pytorch_image
+def test_the_endpoint_judges_raw_review_text_one_per_line(endpoint, fallback):
+    reviews = fallback.test_texts[:100]
+    verdicts = [int(v) for v in endpoint.predict("\n".join(" ".join(r.split()) for r in reviews)).split()]
+    assert len(verdicts) == 100
+    assert np.mean(np.array(verdicts) == np.array(fallback.test_labels[:100])) > 0.7
+
+
+@needs_pytorch_image
+def test_the_endpoint_refuses_other_content_types_with_a_415(endpoint, boto):
+    runtime = boto.client("sagemaker-runtime")
+    with pytest.raises(runtime.exceptions.ModelError) as raised:
+        runtime.invoke_endpoint(
+            EndpointName=endpoint.endpoint_name, ContentType="application/json", Body=b"[1]"
+        )
+    assert raised.value.response["OriginalStatusCode"] == 415
+    assert "text/plain" in raised.value.response["OriginalMessage"]
+
+
+@needs_pytorch_image
+@pytest.mark.skipif(
+    not (shutil.which("chromium") and shutil.which("chromedriver")),
+    reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)",
+)
+def test_the_page_gets_a_verdict_from_this_endpoint(endpoint, project, monkeypatch, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from helpers.webapp import WebAppServer
+    from tests.test_webapp import chrome_driver
+
+    monkeypatch.setenv("ENDPOINT_NAME", endpoint.endpoint_name)
+    function = _import(project / "webapp", "lambda_function")
+    with WebAppServer(function.lambda_handler) as app, tempfile.TemporaryDirectory() as profile:
+        driver = chrome_driver(profile)
+        try:
+            driver.get(app.url)
+            verdict = driver.find_element(By.ID, "verdict")
+            for review, expected in ((POSITIVE, "POSITIVE"), (NEGATIVE, "NEGATIVE")):
+                driver.execute_script("document.getElementById('verdict').textContent = ''")
+                box = driver.find_element(By.ID, "review")
+                box.clear()
+                box.send_keys(review)
+                driver.find_element(By.ID, "submit").click()
+                WebDriverWait(driver, 30).until(lambda d: verdict.text.strip())
+                assert verdict.text.strip() == expected
+                assert "judged the review" in driver.find_element(By.ID, "detail").text
+            driver.save_screenshot(str(tmp_path / "webapp.png"))
+        finally:
+            driver.quit()
