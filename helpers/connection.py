@@ -128,6 +128,13 @@ class LocalServiceSession(sagemaker.Session):
         describe = lambda: self.sagemaker_client.describe_transform_job(TransformJobName=job_name)  # noqa: E731
         self._follow_logs(job_name, describe, "TransformJobStatus", "Transform", wait, None)
 
+    def wait_for_processing_job(self, job, poll=POLL_SECONDS):
+        return super().wait_for_processing_job(job, poll)
+
+    def logs_for_processing_job(self, job_name, wait=False, poll=POLL_SECONDS):
+        describe = lambda: self.sagemaker_client.describe_processing_job(ProcessingJobName=job_name)  # noqa: E731
+        self._follow_logs(job_name, describe, "ProcessingJobStatus", "Processing", wait, None)
+
     def _follow_logs(
         self,
         job_name: str,

@@ -29,6 +29,7 @@ EXPECTED = {
         (r"Test MSE: ([\d.]+)", 5.0, 25.0),
     ],
     "IMDB Sentiment Analysis - XGBoost - Web App": [(r"Test accuracy: ([\d.]+)", 0.8, 1.0)],
+    "Boston Housing - Script Mode with scikit-learn": [(r"Test MSE: ([\d.]+)", 5.0, 25.0)],
     "Boston Housing - Updating an Endpoint": [
         (r"Test MSE XGB-Model: ([\d.]+)", 5.0, 25.0),
         (r"Test MSE Linear-Model: ([\d.]+)", 10.0, 40.0),

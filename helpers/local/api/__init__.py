@@ -5,4 +5,4 @@ from __future__ import annotations
 
 def load_all() -> None:
     # Importing the modules registers their operations.
-    from helpers.local.api import hosting, models, tags, training, transform, tuning  # noqa: F401
+    from helpers.local.api import hosting, models, processing, tags, training, transform, tuning  # noqa: F401

@@ -65,6 +65,9 @@ class Service:
         if kind == "TrainingJob":
             job = child(self.config.work_dir / "training-jobs", name)
             remove_tree(job / "input" / "data", job)
+        elif kind == "ProcessingJob":
+            job = child(self.config.work_dir / "processing-jobs", name)
+            remove_tree(job / "processing", job)
         elif kind == "TransformJob":
             remove_tree(child(self.config.work_dir / "transform-jobs", name), self.config.work_dir)
 

@@ -20,6 +20,7 @@ from helpers.local.containers.logs import LogSink
 from helpers.local.containers.model_data import unpack_model, unpack_source
 from helpers.local.containers.runner import ModelServer, ModelServerError
 from helpers.local.core.paths import child, remove_tree
+from helpers.local.images.toolkit.framework_version import IMAGE_URI_ENV
 
 
 class FleetError(Exception):
@@ -127,7 +128,8 @@ class Fleet:
         sink = LogSink(
             self.region, f"/aws/sagemaker/Endpoints/{self.endpoint}", f"{variant.name}/{instance_id}"
         )
-        server = ModelServer(variant.module, variant.ml_root, sink.write, variant.environment)
+        environment = {**variant.environment, IMAGE_URI_ENV: variant.image}
+        server = ModelServer(variant.module, variant.ml_root, sink.write, environment)
         try:
             server.wait_until_healthy()
         except ModelServerError as exc:

@@ -22,6 +22,7 @@ LINEAR_LEARNER = AlgorithmImage(
     "helpers.local.images.linear_learner", "helpers.local.images.linear_learner.metrics"
 )
 SKLEARN = AlgorithmImage("helpers.local.images.sklearn", "helpers.local.images.sklearn.metrics")
+PYTORCH = AlgorithmImage("helpers.local.images.pytorch", "helpers.local.images.pytorch.metrics")
 
 # ECR repository name -> image. "xgboost" is the repository of the legacy 0.72 XGBoost image.
 IMAGES: dict[str, AlgorithmImage] = {
@@ -29,6 +30,9 @@ IMAGES: dict[str, AlgorithmImage] = {
     "xgboost": XGBOOST,
     "linear-learner": LINEAR_LEARNER,
     "sagemaker-scikit-learn": SKLEARN,
+    # image_uris.retrieve("pytorch", ...) names one repository for training and one for inference.
+    "pytorch-training": PYTORCH,
+    "pytorch-inference": PYTORCH,
 }
 
 
@@ -60,11 +64,21 @@ def resolve_image(image_uri: str) -> str:
     return _image(image_uri).module
 
 
-def algorithm_metrics(image_uri: str) -> list[dict[str, str]]:
+def runs_script(hyperparameters: dict[str, str] | None) -> bool:
+    """Framework (script) mode: the job names the learner's own program, so the image's built-in
+    algorithm, and its metrics, are not what runs (as the XGBoost image decides it)."""
+    return bool(hyperparameters) and "sagemaker_program" in hyperparameters
+
+
+def algorithm_metrics(image_uri: str, hyperparameters: dict[str, str] | None = None) -> list[dict[str, str]]:
     """The metric definitions the algorithm emits: ``[{"Name", "Regex", "Type"}]``.
 
     ``Type`` is ``Minimize`` or ``Maximize``, the direction a tuning job should optimise the metric.
+    A job that runs a script (``hyperparameters`` with ``sagemaker_program``) has only its own.
     """
+    _image(image_uri)  # an unknown image is an error either way
+    if runs_script(hyperparameters):
+        return []
     metrics = importlib.import_module(_image(image_uri).metrics_module)
     return [dict(definition) for definition in metrics.metric_definitions()]
 

@@ -29,11 +29,12 @@ def close_transitions(doc: dict[str, Any]) -> None:
 INTERRUPTED_REASON = (
     "InternalServerError: the local service stopped while the job was running; start the job again."
 )
-INTERRUPTIBLE = ("TrainingJob", "TransformJob", "HyperParameterTuningJob")
+INTERRUPTIBLE = ("TrainingJob", "TransformJob", "HyperParameterTuningJob", "ProcessingJob")
 _END_TIME = {
     "TrainingJob": "TrainingEndTime",
     "TransformJob": "TransformEndTime",
     "HyperParameterTuningJob": "HyperParameterTuningEndTime",
+    "ProcessingJob": "ProcessingEndTime",
 }
 
 

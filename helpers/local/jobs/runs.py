@@ -19,11 +19,13 @@ STATUS_KEYS = {
     "TrainingJob": "TrainingJobStatus",
     "TransformJob": "TransformJobStatus",
     "HyperParameterTuningJob": "HyperParameterTuningJobStatus",
+    "ProcessingJob": "ProcessingJobStatus",
 }
 END_TIME_KEYS = {
     "TrainingJob": "TrainingEndTime",
     "TransformJob": "TransformEndTime",
     "HyperParameterTuningJob": "HyperParameterTuningEndTime",
+    "ProcessingJob": "ProcessingEndTime",
 }
 
 

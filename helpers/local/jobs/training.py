@@ -23,6 +23,7 @@ from helpers.local.core.errors import JobFailure, ResourceInUse, ValidationExcep
 from helpers.local.core.paths import UnsafePath, child, inside, relative_key_path, remove_tree
 from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.images import algorithm_metrics
+from helpers.local.images.toolkit.framework_version import IMAGE_URI_ENV
 from helpers.local.jobs import quotas
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON, add_transition, close_transitions
 from helpers.local.jobs.runs import NameInUse
@@ -232,12 +233,14 @@ class TrainingJobRun:
         deadline = self.started + doc["StoppingCondition"].get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
         if time.time() >= deadline:
             raise _MaxRuntimeExceeded()
-        definitions = algorithm_metrics(image) + doc["AlgorithmSpecification"].get("MetricDefinitions", [])
+        own = doc["AlgorithmSpecification"].get("MetricDefinitions", [])
+        definitions = algorithm_metrics(image, doc.get("HyperParameters")) + own
         objective = doc.get("HyperParameters", {}).get(OBJECTIVE_HYPERPARAMETER)
         self.metrics = MetricScraper(definitions, tracked=[objective] if objective else [])
         stream = f"{self.name}/algo-1-{int(time.time())}"
         sink = self.sink = LogSink(self.service.region, LOG_GROUP, stream, on_line=self.metrics.feed)
-        self.container = Container(module, "train", self.root, sink.write, doc.get("Environment"))
+        environment = {**(doc.get("Environment") or {}), IMAGE_URI_ENV: image}
+        self.container = Container(module, "train", self.root, sink.write, environment)
         if self._stop.is_set():
             self.container.stop()
         exceeded = self._wait_until(deadline)

@@ -18,6 +18,7 @@ from helpers.local.containers.runner import ModelServer, ModelServerError
 from helpers.local.core.errors import JobFailure
 from helpers.local.core.paths import child, remove_tree
 from helpers.local.core.s3_uri import parse_s3_uri
+from helpers.local.images.toolkit.framework_version import IMAGE_URI_ENV
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON
 from helpers.local.jobs.training import require_output_bucket
 
@@ -85,6 +86,7 @@ class TransformJobRun:
             **unpack_source(container.get("Environment", {}), self.root),
             **(doc.get("Environment") or {}),
             "SAGEMAKER_BATCH": "true",
+            IMAGE_URI_ENV: container["Image"],
             "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(doc["MaxPayloadInMB"]),
             "SAGEMAKER_BATCH_STRATEGY": _strategy_env(doc["BatchStrategy"]),
         }

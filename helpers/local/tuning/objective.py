@@ -41,21 +41,29 @@ def jobs_not_improving(completed: Iterable[tuple[float, float]], minimize: bool)
     return count
 
 
-def builtin_metric_definitions(image_uri: str | None) -> list[dict[str, str]]:
-    """The algorithm's own metric definitions; none for an image the service does not know."""
+def builtin_metric_definitions(
+    image_uri: str | None, hyperparameters: dict[str, str] | None = None
+) -> list[dict[str, str]]:
+    """The algorithm's own metric definitions; none for an image the service does not know, nor for
+    a job that runs the learner's script (framework mode: only its MetricDefinitions count)."""
     if not image_uri:
         return []
     try:
-        return algorithm_metrics(image_uri)
+        return algorithm_metrics(image_uri, hyperparameters)
     except UnknownImageError:
         return []
 
 
-def resolve_objective(objective: dict[str, Any], algorithm: dict[str, Any], where: str) -> Objective:
+def resolve_objective(
+    objective: dict[str, Any],
+    algorithm: dict[str, Any],
+    where: str,
+    hyperparameters: dict[str, str] | None = None,
+) -> Objective:
     """Match ``HyperParameterTuningJobObjective`` to a metric the training jobs will report."""
     name = objective["MetricName"]
     own = algorithm.get("MetricDefinitions") or []
-    builtin = builtin_metric_definitions(algorithm.get("TrainingImage"))
+    builtin = builtin_metric_definitions(algorithm.get("TrainingImage"), hyperparameters)
     for definition in own + builtin:
         if definition["Name"] == name:
             return Objective(name, objective["Type"], definition["Regex"])

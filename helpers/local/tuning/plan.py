@@ -101,7 +101,9 @@ def _definition_document(definition: dict[str, Any], objective_metric: str) -> d
     own_names = {d["Name"] for d in own}
     builtin = [
         {"Name": d["Name"], "Regex": d["Regex"]}
-        for d in builtin_metric_definitions(algorithm["TrainingImage"])
+        for d in builtin_metric_definitions(
+            algorithm["TrainingImage"], definition.get("StaticHyperParameters")
+        )
         if d["Name"] not in own_names
     ]
     algorithm["MetricDefinitions"] = own + builtin
@@ -144,7 +146,7 @@ class DefinitionPlan:
         if self.resource is not None and self.resource.hyperparameter:
             hyperparameters[self.resource.hyperparameter] = str(self.resource.max_resource)
         spec = definition["AlgorithmSpecification"]
-        builtin = {d["Name"] for d in builtin_metric_definitions(spec["TrainingImage"])}
+        builtin = {d["Name"] for d in builtin_metric_definitions(spec["TrainingImage"], hyperparameters)}
         algorithm = {"TrainingImage": spec["TrainingImage"], "TrainingInputMode": spec["TrainingInputMode"]}
         own = [d for d in spec.get("MetricDefinitions", []) if d["Name"] not in builtin]
         if own:
@@ -302,7 +304,7 @@ def _definition_plan(
     return DefinitionPlan(
         definition,
         space,
-        resolve_objective(objective, definition["AlgorithmSpecification"], where_objective),
+        resolve_objective(objective, definition["AlgorithmSpecification"], where_objective, static),
         resource,
     )
 

@@ -36,6 +36,7 @@ LISTED = {
     "ListEndpoints": ("describe_endpoint", "EndpointName"),
     "ListTransformJobs": ("describe_transform_job", "TransformJobName"),
     "ListHyperParameterTuningJobs": ("describe_hyper_parameter_tuning_job", "HyperParameterTuningJobName"),
+    "ListProcessingJobs": ("describe_processing_job", "ProcessingJobName"),
 }
 
 
@@ -93,8 +94,37 @@ def listed(sm, s3, bucket) -> dict[str, Any]:
             TransformOutput={"S3OutputPath": f"s3://{bucket}/{prefix}-batch-out/{i}"},
             TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
         )
+    processing_jobs = []
+    for i, script in enumerate(("print('ok')", "open('/opt/ml/output/message', 'w').write('no'); exit(1)")):
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/code-{i}/job.py", Body=script.encode())
+        processing_jobs.append(
+            f"{prefix}-process-{i}"
+        )  # one completes, one fails (ExitMessage, FailureReason)
+        sm.create_processing_job(
+            ProcessingJobName=processing_jobs[-1],
+            RoleArn=ROLE_ARN,
+            AppSpecification={
+                "ImageUri": XGBOOST_IMAGE,
+                "ContainerEntrypoint": ["python3", "/opt/ml/processing/code/job.py"],
+            },
+            ProcessingInputs=[
+                {
+                    "InputName": "code",
+                    "S3Input": {
+                        "S3Uri": f"s3://{bucket}/{prefix}/code-{i}/job.py",
+                        "LocalPath": "/opt/ml/processing/code",
+                        "S3DataType": "S3Prefix",
+                    },
+                }
+            ],
+            ProcessingResources={
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}
+            },
+        )
     for name in transforms:
         wait_transform(sm, name)
+    for name in processing_jobs:
+        wait_for(lambda n=name: sm.describe_processing_job(ProcessingJobName=n), "ProcessingJobStatus")
     for name in endpoints:
         wait_for(lambda n=name: sm.describe_endpoint(EndpointName=n), "EndpointStatus")
     for name in tuning_jobs:
@@ -108,6 +138,7 @@ def listed(sm, s3, bucket) -> dict[str, Any]:
         "ListEndpoints": endpoints,
         "ListTransformJobs": transforms,
         "ListHyperParameterTuningJobs": tuning_jobs,
+        "ListProcessingJobs": processing_jobs,
     }
     for name in endpoints:
         sm.delete_endpoint(EndpointName=name)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from helpers.local.images.toolkit import inference_codecs
+from helpers.local.images.toolkit.framework_version import log_framework_version
 from helpers.local.images.toolkit.serving import media_type
 from helpers.local.images.toolkit.user_module import InferenceDefaults, ScriptHandler, import_user_module
 
@@ -49,4 +50,7 @@ SKLEARN_DEFAULTS = InferenceDefaults(
 
 
 def load_handler(model_dir: Path) -> ScriptHandler:
+    import sklearn
+
+    log_framework_version("scikit-learn", sklearn.__version__)
     return ScriptHandler(import_user_module(model_dir), SKLEARN_DEFAULTS, model_dir)

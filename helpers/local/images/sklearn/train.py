@@ -12,6 +12,7 @@ import joblib  # noqa: F401
 import sklearn
 
 from helpers.local.images.toolkit.container import TrainingEnvironment
+from helpers.local.images.toolkit.framework_version import log_framework_version
 from helpers.local.images.toolkit.script_mode import run_script
 
 # The real image's SAGEMAKER_TRAINING_MODULE is sagemaker_sklearn_container.training:main.
@@ -20,5 +21,5 @@ FRAMEWORK_MODULE = "helpers.local.images.sklearn.train:train"
 
 def train(env: TrainingEnvironment) -> None:
     # Whatever framework_version the estimator named, the script runs on the installed scikit-learn.
-    print(f"scikit-learn {sklearn.__version__} (the local image's; framework_version is not applied)")
+    log_framework_version("scikit-learn", sklearn.__version__)
     run_script(env, FRAMEWORK_MODULE)

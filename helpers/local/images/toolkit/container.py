@@ -140,7 +140,7 @@ def run_serving(image_package: str, root: Path | None = None) -> int:
 
 
 def main(image_package: str, argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m <image_package> train|serve``."""
+    """Entry point of ``python -m <image_package> train|serve|process``."""
     argv = sys.argv[1:] if argv is None else argv
     # Line-buffered output so every log line reaches CloudWatch as it is printed.
     sys.stdout.reconfigure(line_buffering=True)
@@ -149,7 +149,11 @@ def main(image_package: str, argv: list[str] | None = None) -> None:
         sys.exit(run_training(image_package))
     if command == "serve":
         sys.exit(run_serving(image_package))
-    print(f"usage: python -m {image_package} train|serve", file=sys.stderr)
+    if command == "process":  # a processing job: the job's own command, whatever the image
+        # Loaded by name like an image's train module: it is built on this module.
+        processing = importlib.import_module("helpers.local.images.toolkit.processing")
+        sys.exit(processing.run_processing(ml_root()))
+    print(f"usage: python -m {image_package} train|serve|process", file=sys.stderr)
     sys.exit(64)
 
 

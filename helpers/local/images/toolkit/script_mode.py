@@ -10,6 +10,8 @@ Followed from aws/sagemaker-training-toolkit (``src/sagemaker_training``):
 * ``Environment.to_env_vars`` / ``mapping.to_env_vars``: the ``SM_*`` variables, strings as they are
   and anything else as compact JSON with sorted keys.
 * ``_entry_point_type``: a ``.sh`` entry point is a command (run with /bin/sh), a ``.py`` a program.
+* ``modules.install_requirements``: a ``requirements.txt`` next to the script is installed first
+  (:mod:`helpers.local.images.toolkit.requirements`: only what is missing, into the job's folder).
 * ``errors.ExecuteUserScriptError``: a failing script is reported as
   ``ExecuteUserScriptError:\\nExitCode <n>\\nErrorMessage "<stderr from the error on>"\\nCommand "..."``
   in ``output/failure``, which SageMaker shows as ``AlgorithmError: ...``.
@@ -34,6 +36,7 @@ from typing import Any, TextIO
 from helpers.local.images.toolkit.container import TrainingEnvironment, exit_code_of, write_failure
 from helpers.local.images.toolkit.entrypoint import run_command
 from helpers.local.images.toolkit.errors import UserError
+from helpers.local.images.toolkit.requirements import PACKAGES_DIR, install_requirements, use_packages
 
 PROGRAM_PARAM = "sagemaker_program"
 SUBMIT_DIR_PARAM = "sagemaker_submit_directory"
@@ -189,15 +192,22 @@ class _StderrTail:
         return self.lines + ([self._partial] if self._partial else [])
 
 
-def _run_python(script: Path, args: list[str]) -> tuple[int, list[str]]:
-    """``python script args`` in this process: its argv, cwd and ``sys.path[0]``; (exit code, stderr)."""
+def run_python(
+    script: Path, args: list[str], packages: list[Path] | None = None, cwd: Path | None = None
+) -> tuple[int, list[str]]:
+    """``python script args`` in this process: its argv, cwd and ``sys.path[0]``; (exit code, stderr).
+
+    ``packages`` (what requirements.txt installed) comes right after the script's folder. The
+    working folder is the script's own (the training toolkit's), or ``cwd``.
+    """
     code_dir = script.parent
     saved_argv, saved_path, saved_stderr = sys.argv, list(sys.path), sys.stderr
     tail = _StderrTail(sys.stderr)
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(code_dir))
+    use_packages(packages or [], after=str(code_dir))
     sys.stderr = tail  # type: ignore[assignment]
-    os.chdir(code_dir)
+    os.chdir(cwd or code_dir)
     try:
         runpy.run_path(str(script), run_name="__main__")
         code = 0
@@ -254,9 +264,7 @@ def run_script(env: TrainingEnvironment, framework_module: str) -> None:
     """
     script, user = entry_point(env)
     args = to_cmd_args(user)
-    if (script.parent / "requirements.txt").is_file():
-        # The toolkit pip-installs it; a local container shares the service's environment instead.
-        print("requirements.txt is not installed locally: the script runs on the installed packages.")
+    packages = install_requirements(script.parent, env.root / PACKAGES_DIR)
     os.environ.update(training_env_vars(env, framework_module))
     # The toolkit's runner.py exports these for every entry point type as well.
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
@@ -265,8 +273,9 @@ def run_script(env: TrainingEnvironment, framework_module: str) -> None:
     # The toolkit's log line before the script's own output.
     print(f"Invoking script with the following command:\n\n{' '.join(command)}\n", flush=True)
     if python:
-        code, stderr = _run_python(script, args)
+        code, stderr = run_python(script, args, packages)
     else:
+        use_packages(packages)  # on PYTHONPATH for the Python the script starts
         code, stderr = run_command(["/bin/sh", str(script), *args], env.root, cwd=script.parent)
     if code == 0:
         return

@@ -12,6 +12,8 @@ Follows the inference toolkits (aws/sagemaker-inference-toolkit ``transformer.py
   content_type, accept)`` replaces all three;
 * a ``text/csv`` or ``application/json`` body reaches ``input_fn`` as ``str``, others as ``bytes``;
   no Accept (or ``*/*``) means ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``, else ``application/json``;
+* a ``requirements.txt`` beside the script is installed before it is imported, as
+  ``model_server._install_requirements`` does (only what is missing, into the container's folder);
 * a handler may take one more argument, the request context; it is given ``None`` here.
 """
 
@@ -30,6 +32,7 @@ from typing import Any
 
 from helpers.local.images.toolkit.errors import UserError
 from helpers.local.images.toolkit.inference_codecs import JSON, UTF8_TYPES
+from helpers.local.images.toolkit.requirements import PACKAGES_DIR, install_requirements, use_packages
 from helpers.local.images.toolkit.serving import DEFAULT_ACCEPT_ENV, InvocationError, media_type
 
 PROGRAM_ENV = "SAGEMAKER_PROGRAM"
@@ -75,6 +78,8 @@ def import_user_module(model_dir: Path) -> ModuleType | None:
     folder, name = found
     # The script imports its neighbours as top-level modules, as in the real containers.
     sys.path.insert(0, str(folder))
+    # The inference toolkit installs code/requirements.txt when the model server starts.
+    use_packages(install_requirements(folder, model_dir.parent / PACKAGES_DIR), after=str(folder))
     try:
         return importlib.import_module(name)
     except Exception as exc:

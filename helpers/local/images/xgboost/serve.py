@@ -12,12 +12,15 @@ Responses, by Accept (``text/csv`` when none is sent, or ``SAGEMAKER_DEFAULT_INV
 * ``application/json``: ``{"predictions": [{"score": 12.5}, ...]}``.
 * ``application/jsonlines``: one ``{"score": 12.5}`` per line.
 
-A model trained with early stopping predicts with the trees up to its best iteration.
+A model trained with early stopping predicts with the trees up to its best iteration. A model whose
+environment names ``SAGEMAKER_PROGRAM`` is served by that script instead (framework mode,
+:mod:`helpers.local.images.xgboost.script_serving`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -33,8 +36,10 @@ from helpers.local.images.toolkit.serving import (
     is_batch,
     media_type,
 )
+from helpers.local.images.toolkit.user_module import PROGRAM_ENV, ScriptHandler
 from helpers.local.images.xgboost import MODEL_FILE
 from helpers.local.images.xgboost.predictor import Predictor
+from helpers.local.images.xgboost.script_serving import load_script_handler
 
 CSV, JSON, JSONLINES = "text/csv", "application/json", "application/jsonlines"
 ACCEPTS = (CSV, JSON, JSONLINES)
@@ -125,6 +130,9 @@ class XGBoostHandler:
         return ("\n".join(json.dumps(r) for r in records) + "\n").encode()
 
 
-def load_handler(model_dir: Path) -> XGBoostHandler:
+def load_handler(model_dir: Path) -> XGBoostHandler | ScriptHandler:
+    # The container's serving.main: a SAGEMAKER_PROGRAM is framework mode, the learner's script.
+    if os.environ.get(PROGRAM_ENV, "").strip():
+        return load_script_handler(model_dir)
     accept_default = default_accept(CSV, ACCEPTS)
     return XGBoostHandler(load_booster(model_dir), batch=is_batch(), accept_default=accept_default)

@@ -1,5 +1,8 @@
 """Training like the built-in XGBoost algorithm: channels ``train`` and ``validation``, real xgboost.
 
+A job whose hyperparameters name ``sagemaker_program`` (the SDK's ``sagemaker.xgboost.XGBoost``) is in
+framework mode instead: its script runs with the training toolkit's contract (script mode).
+
 Per boosting round it prints ``[i]<TAB>train-<metric>:v<TAB>validation-<metric>:v`` as the container
 does, stops early on the validation channel when ``early_stopping_rounds`` is set (without a
 validation channel it trains every round, as the container does), and saves the booster as
@@ -18,10 +21,14 @@ import xgboost as xgb
 
 from helpers.local.images.toolkit.container import TrainingEnvironment
 from helpers.local.images.toolkit.errors import UserError
+from helpers.local.images.toolkit.framework_version import log_framework_version
+from helpers.local.images.toolkit.script_mode import PROGRAM_PARAM, run_script
 from helpers.local.images.toolkit.training_data import read_csv_channel, read_libsvm_channel
 from helpers.local.images.xgboost import MODEL_FILE, custom_metrics, metrics
 from helpers.local.images.xgboost.hyperparameters import NATIVE_METRICS, booster_params, validate
 
+# The real image's SAGEMAKER_TRAINING_MODULE is sagemaker_xgboost_container.training:main.
+FRAMEWORK_MODULE = "helpers.local.images.xgboost.train:train"
 CHANNELS = ("train", "validation")
 CSV, LIBSVM = "csv", "libsvm"
 _LIBSVM_TYPES = ("libsvm", "text/libsvm", "text/x-libsvm")
@@ -62,6 +69,13 @@ def warn(message: str) -> None:
 
 
 def train(env: TrainingEnvironment) -> None:
+    """As sagemaker_xgboost_container ``training.train``: the learner's script when the job names one
+    (``sagemaker_program``, framework mode), else the built-in algorithm."""
+    if PROGRAM_PARAM in env.hyperparameters:
+        log("Invoking user training script.")
+        log_framework_version("xgboost", xgb.__version__)
+        run_script(env, FRAMEWORK_MODULE)
+        return
     log("Running XGBoost Sagemaker in algorithm mode")
     values = validate(env.hyperparameters)
     formats = validate_channels(env)
