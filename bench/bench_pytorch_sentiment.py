@@ -64,7 +64,8 @@ def main() -> None:
             SAGEMAKER_LOCAL_STATE_DIR=str(config.state_dir),
             SAGEMAKER_COURSE_MODE="local",
         )
-        os.chdir(folder)
+        home = os.getcwd()
+        os.chdir(folder)  # the notebook writes its train/, serve/ and data/ folders here
         shell = InteractiveShell.instance()
         parameters = (
             f"mode = 'local'\nimdb_source = {source!r}\n"
@@ -88,6 +89,7 @@ def main() -> None:
             samples.append(time.perf_counter() - started)
         for cell in after:
             run(shell, cell)
+        os.chdir(home)  # before the folder goes: IPython looks at the working directory at exit
 
     data = namespace["data"]
     print()
