@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 from helpers.course import run_notebook
 from helpers.exercises import EXERCISES, SOLUTIONS, first_todo_index, is_solution, render
@@ -36,8 +37,13 @@ def _bound_names(source: str) -> set[str]:
     return {n.id for a in assignments for t in a.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
+def _python(source: str) -> str:
+    """A cell as the Python IPython runs: ``%%writefile`` and other magics become function calls."""
+    return TransformerManager().transform_cell(source)
+
+
 def _used_names(sources: list[str]) -> set[str]:
-    return {n.id for s in sources for n in ast.walk(ast.parse(s)) if isinstance(n, ast.Name)}
+    return {n.id for s in sources for n in ast.walk(ast.parse(_python(s))) if isinstance(n, ast.Name)}
 
 
 def test_every_solution_has_its_exercise():
@@ -62,8 +68,14 @@ def test_todo_cells_leave_the_work_to_the_learner(solution: Path):
     assert not any(c.get("outputs") for c in exercise.cells if c.cell_type == "code"), "outputs left in"
 
     solved = nbformat.read(solution, as_version=4)
-    answers = [c.source for c in solved.cells if is_solution(c)]
+    answers = [c.source for c in solved.cells if is_solution(c) and c.cell_type == "code"]
     assert len(todos) == len(answers)
+    # A Question's model answer (a markdown solution cell) becomes a prompt for the learner's own.
+    prompts = [
+        c for c in exercise.cells if c.cell_type == "markdown" and c.source.startswith("**Answer:** TODO")
+    ]
+    model_answers = [c for c in solved.cells if is_solution(c) and c.cell_type == "markdown"]
+    assert len(prompts) == len(model_answers)
     exercise_code = [c.source for c in exercise.cells if c.cell_type == "code"]
     for todo, answer in zip(todos, answers, strict=True):
         # Only comments and placeholders (`name = None`): no line of the answer survives.

@@ -41,6 +41,7 @@ EXPECTED = {
         (r"Best validation RMSE: ([\d.]+)", 0.0, 0.5),
         (r"Test accuracy: ([\d.]+)", 0.6, 1.0),
     ],
+    "IMDB Sentiment Analysis - PyTorch (Project)": [(r"Test accuracy: ([\d.]+)", 0.6, 1.0)],
     "IMDB Sentiment Analysis - XGBoost (Updating a Model)": [
         (r"Test accuracy on the original data: ([\d.]+)", 0.8, 1.0),
         (r"Test accuracy of the original model on new data: ([\d.]+)", 0.6, 0.85),

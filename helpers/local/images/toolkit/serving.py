@@ -6,7 +6,8 @@ One process, one event loop (uvicorn with the httptools parser) bound to 127.0.0
 * ``GET /ping`` with 200: the model is loaded before the port opens, so a reachable server is healthy;
 * ``GET /execution-parameters`` with what batch transform should use;
 * ``POST /invocations`` by calling the image's handler ``(body, content_type, accept) -> (bytes,
-  content_type)``; an empty body is 204, and :class:`InvocationError` becomes its status and message.
+  content_type)``; an empty body is 204, and :class:`InvocationError` (or an inference toolkit
+  error a script raised, see :func:`toolkit_error_status`) becomes its status and message.
 
 The app is plain ASGI rather than a framework so a one-row request costs tens of microseconds.
 Small requests run on the event loop itself (no thread hop); large ones go to a worker thread so
@@ -49,6 +50,19 @@ class InvocationError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def toolkit_error_status(exc: BaseException) -> int | None:
+    """The status of an inference toolkit error raised by a script, else None.
+
+    A script signals a bad request by raising ``sagemaker_inference.errors.BaseInferenceToolkitError``
+    (or its ``GenericInferenceToolkitError``), whose ``status_code`` the real containers answer with;
+    any exception carrying an HTTP error status that way is answered alike.
+    """
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599:
+        return status
+    return None
 
 
 def media_type(header: str | None) -> str:
@@ -171,6 +185,9 @@ class ModelServerApp:
             return exc.status, exc.message.encode(), _TEXT
         except Exception as exc:
             traceback.print_exc(file=sys.stdout)
+            status = toolkit_error_status(exc)
+            if status is not None:
+                return status, str(getattr(exc, "message", None) or exc).encode(), _TEXT
             return 500, f"Unable to evaluate payload provided: {exc}".encode(), _TEXT
         return 200, answer, answer_type.encode()
 
