@@ -17,9 +17,11 @@ import numpy as np
 from helpers.local.core.errors import ValidationException
 from helpers.local.tuning.early_stopping import StoppingRule
 
-# The hyperparameters that count a job's rounds or epochs; SageMaker infers MaxResource from the
-# first five, and ``num_round`` is XGBoost's.
-RESOURCE_HYPERPARAMETERS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs", "num_round")
+# SageMaker infers MaxResource from these static hyperparameters (API reference,
+# HyperbandStrategyConfig.MaxResource); ``num_round`` is XGBoost's round count, which the service
+# also raises to MaxResource in every job (it is never used to infer MaxResource).
+INFERRED_FROM = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
+RESOURCE_HYPERPARAMETERS = (*INFERRED_FROM, "num_round")
 MAX_RESOURCE_LIMIT = 20_000
 REDUCTION_FACTOR = 3
 
@@ -34,28 +36,26 @@ class HyperbandResource:
 def hyperband_resource(
     strategy_config: dict[str, Any] | None, static_hyperparameters: dict[str, str], tuned: list[str]
 ) -> HyperbandResource:
-    """Read ``HyperbandStrategyConfig``, inferring ``MaxResource`` as SageMaker does."""
+    """Read ``HyperbandStrategyConfig``, inferring ``MaxResource`` as SageMaker does.
+
+    A tuned resource hyperparameter (``num_round`` in a range, as the public Hyperband examples
+    tune it) keeps each job's own value; Hyperband still stops jobs at its rungs and at MaxResource.
+    """
     config = (strategy_config or {}).get("HyperbandStrategyConfig", {})
-    tuned_resource = [name for name in RESOURCE_HYPERPARAMETERS if name in tuned]
-    if tuned_resource:
-        raise ValidationException(
-            f"With the Hyperband strategy, {tuned_resource[0]} is the resource Hyperband allocates: "
-            "remove its range and set HyperbandStrategyConfig.MaxResource (or a static value) instead."
-        )
-    name = next((n for n in RESOURCE_HYPERPARAMETERS if n in static_hyperparameters), None)
     max_resource = config.get("MaxResource")
     if max_resource is None:
-        if name is None:
+        inferred = next((n for n in INFERRED_FROM if n in static_hyperparameters), None)
+        if inferred is None:
             raise ValidationException(
                 "The Hyperband strategy needs HyperbandStrategyConfig.MaxResource, or one of these "
-                f"static hyperparameters to infer it from: {', '.join(RESOURCE_HYPERPARAMETERS)}."
+                f"static hyperparameters to infer it from: {', '.join(INFERRED_FROM)}."
             )
         try:
-            max_resource = int(static_hyperparameters[name])
+            max_resource = int(static_hyperparameters[inferred])
         except ValueError:
             raise ValidationException(
-                f"Hyperband cannot infer MaxResource from {name}='{static_hyperparameters[name]}': it "
-                "is not an integer. Set HyperbandStrategyConfig.MaxResource."
+                f"Hyperband cannot infer MaxResource from {inferred}='{static_hyperparameters[inferred]}': "
+                "it is not an integer. Set HyperbandStrategyConfig.MaxResource."
             ) from None
     min_resource = config.get("MinResource", 1)
     if not 1 <= min_resource <= max_resource <= MAX_RESOURCE_LIMIT:
@@ -63,7 +63,10 @@ def hyperband_resource(
             f"HyperbandStrategyConfig needs 1 <= MinResource <= MaxResource <= {MAX_RESOURCE_LIMIT}; "
             f"got MinResource {min_resource}, MaxResource {max_resource}."
         )
-    return HyperbandResource(name, min_resource, max_resource)
+    static_resource = next(
+        (n for n in RESOURCE_HYPERPARAMETERS if n in static_hyperparameters and n not in tuned), None
+    )
+    return HyperbandResource(static_resource, min_resource, max_resource)
 
 
 class HyperbandRule(StoppingRule):

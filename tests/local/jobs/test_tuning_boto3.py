@@ -229,6 +229,36 @@ def test_hyperband_gives_every_job_the_max_resource_and_stops_the_hopeless(sm, s
     assert desc["TrainingJobStatusCounters"]["Stopped"] == 1
 
 
+def test_hyperband_tunes_num_round_as_the_public_hyperband_example_does(sm, data):
+    """The API reference (HyperbandStrategyConfig) infers MaxResource from static epoch counts and
+    stops a job once it reaches MaxResource; it forbids no tuned hyperparameter, and the public
+    Hyperband example tunes XGBoost's num_round. Each job keeps its own tuned num_round."""
+    name = unique("hyperband-rounds")
+    request = tuning_request(
+        name, data, "Hyperband", jobs=2, parallel=2,
+        ranges={"IntegerParameterRanges": [{"Name": "num_round", "MinValue": "3", "MaxValue": "9"}]},
+        static={"objective": "reg:squarederror"},
+        StrategyConfig={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}},
+    )  # fmt: skip
+    sm.create_hyper_parameter_tuning_job(**request)
+    desc = wait_tuning(sm, name)
+    assert desc["HyperParameterTuningJobStatus"] == "Completed", desc.get("FailureReason")
+    for job in children(sm, name):
+        training = sm.describe_training_job(TrainingJobName=job["TrainingJobName"])
+        assert training["HyperParameters"]["num_round"] == job["TunedHyperParameters"]["num_round"]
+        assert 3 <= int(training["HyperParameters"]["num_round"]) <= 9
+
+
+def test_hyperband_infers_max_resource_only_from_documented_epoch_counts(sm, data):
+    """MaxResource is inferred from epochs, numepochs, n-epochs, n_epochs or num_epochs (API reference);
+    without it and without one of those, the request is a ValidationException naming them."""
+    request = tuning_request(unique("hyperband-infer"), data, "Hyperband", jobs=1, parallel=1)
+    with pytest.raises(ClientError) as error:
+        sm.create_hyper_parameter_tuning_job(**request)
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert "num_epochs" in error.value.response["Error"]["Message"]
+
+
 def test_several_training_job_definitions_take_turns(sm, started):
     name = started["definitions"]
     desc = wait_tuning(sm, name)
