@@ -36,9 +36,33 @@ def _models_of(service, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {v["ModelName"]: get_model(service, v["ModelName"]) for v in config["ProductionVariants"]}
 
 
+# Endpoint features a local endpoint would accept but not honour: refused, so nothing silently differs.
+_UNSUPPORTED_CONFIG = {
+    "AsyncInferenceConfig": "asynchronous inference (InvokeEndpointAsync)",
+    "ExplainerConfig": "online explainability with SageMaker Clarify",
+    "ShadowProductionVariants": "shadow variants",
+}
+
+
+def _refuse_unsupported_features(params: dict[str, Any]) -> None:
+    for field, feature in _UNSUPPORTED_CONFIG.items():
+        if params.get(field):
+            raise ValidationException(
+                f"{field}: {feature} is not supported by the local SageMaker service; create the "
+                f"endpoint configuration without {field}."
+            )
+    capture = params.get("DataCaptureConfig")
+    if capture and capture.get("EnableCapture", True):
+        raise ValidationException(
+            "DataCaptureConfig: capturing requests and answers (Model Monitor) is not supported by the "
+            "local SageMaker service; create the endpoint configuration without DataCaptureConfig."
+        )
+
+
 @operation("CreateEndpointConfig")
 def create_endpoint_config(service, params: dict[str, Any]) -> dict[str, Any]:
     name = params["EndpointConfigName"]
+    _refuse_unsupported_features(params)
     variants = []
     for spec in params["ProductionVariants"]:
         get_model(service, spec.get("ModelName", ""))

@@ -40,6 +40,11 @@ def create_model(service, params: dict[str, Any]) -> dict[str, Any]:
     if "Image" not in container:
         raise ValidationException("PrimaryContainer.Image is required: pass the algorithm's image URI.")
     check_image(container["Image"], "PrimaryContainer.Image")
+    if container.get("Mode", "SingleModel") != "SingleModel":
+        raise ValidationException(
+            "Multi-model endpoints (PrimaryContainer.Mode MultiModel) are not supported by the local "
+            "SageMaker service: create one model per artifact with Mode SingleModel."
+        )
     if "ModelDataUrl" in container:
         check_model_data(container["ModelDataUrl"])
     arn = service.arn("model", name)

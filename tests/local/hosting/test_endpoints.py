@@ -315,3 +315,44 @@ def test_create_model_refuses_model_data_that_does_not_exist(sm, bucket):
         )  # fmt: skip
     assert error.value.response["Error"]["Code"] == "ValidationException"
     assert error.value.response["Error"]["Message"] == f"Could not find model data at {url}."
+
+
+@pytest.mark.parametrize(
+    "extra, names",
+    [
+        ({"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://course-tests/async"}}},
+         "asynchronous"),
+        ({"DataCaptureConfig": {"InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://course-tests/c",
+                                "CaptureOptions": [{"CaptureMode": "Input"}]}}, "Model Monitor"),
+        ({"ExplainerConfig": {"ClarifyExplainerConfig": {"ShapConfig": {"ShapBaselineConfig": {}}}}},
+         "Clarify"),
+    ],
+    ids=["async", "data-capture", "explainer"],
+)  # fmt: skip
+def test_endpoint_features_the_service_would_not_honour_are_refused(sm, models, extra, names):
+    """Accepting these and then ignoring them would differ from AWS silently; a refusal names them."""
+    name = unique("unsupported")
+    with pytest.raises(ClientError) as error:
+        sm.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {"VariantName": "AllTraffic", "ModelName": models[0], "InitialInstanceCount": 1,
+                 "InstanceType": "ml.m5.large"}
+            ],
+            **extra,
+        )  # fmt: skip
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert names in error.value.response["Error"]["Message"]
+    assert not sm.list_endpoint_configs(NameContains=name)["EndpointConfigs"]
+
+
+def test_a_multi_model_container_is_refused(sm, models):
+    container = sm.describe_model(ModelName=models[0])["PrimaryContainer"]
+    with pytest.raises(ClientError) as error:
+        sm.create_model(
+            ModelName=unique("multi"),
+            ExecutionRoleArn=ROLE_ARN,
+            PrimaryContainer={"Image": container["Image"], "Mode": "MultiModel",
+                              "ModelDataUrl": container["ModelDataUrl"].rsplit("/", 1)[0] + "/"},
+        )  # fmt: skip
+    assert "Multi-model endpoints" in error.value.response["Error"]["Message"]
