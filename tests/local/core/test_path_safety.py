@@ -35,7 +35,10 @@ def _train_on(sm, s3, bucket, prefix: str, keys: dict[str, str]) -> dict:
 
 
 def _files_under(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file()]
+    try:
+        return [p for p in folder.rglob("*") if p.is_file()]
+    except FileNotFoundError:  # removed while it was walked: still being deleted, look again
+        return [folder]
 
 
 def test_dot_dot_keys_fail_the_job_and_write_nothing_outside(sm, s3, bucket, tmp_path):
