@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import subprocess
+import tarfile
 import time
 import uuid
 from collections.abc import Callable
@@ -167,6 +169,43 @@ def single_variant_config(sm, name: str, model: str) -> None:
             {"VariantName": "A", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
         ],
     )
+
+
+def tar_gz(files: dict[str, bytes]) -> bytes:
+    """A ``.tar.gz`` holding ``files`` (name -> bytes), as model.tar.gz and sourcedir.tar.gz are."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def image_model(sm, image: str, model_data: str, environment: dict[str, str]) -> str:
+    """A model of ``image`` over ``model_data`` with ``environment`` (``SAGEMAKER_PROGRAM``, ...)."""
+    name = unique("model")
+    sm.create_model(
+        ModelName=name,
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": image, "ModelDataUrl": model_data, "Environment": environment},
+    )
+    return name
+
+
+def endpoint_of(sm, model: str, timeout: float = 120) -> dict[str, Any]:
+    """An endpoint of ``model`` on one instance, described once it is InService or Failed."""
+    name = unique("endpoint")
+    single_variant_config(sm, name, model)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    return wait_for(lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus", timeout=timeout)
+
+
+def deploy_script(sm, image: str, model_data: str, program: str) -> str:
+    """The name of an InService endpoint serving ``model_data`` with the script ``program``."""
+    desc = endpoint_of(sm, image_model(sm, image, model_data, {"SAGEMAKER_PROGRAM": program}))
+    assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
+    return desc["EndpointName"]
 
 
 def model_from_job(sm, job: str, model: str) -> str:

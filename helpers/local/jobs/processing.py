@@ -29,6 +29,7 @@ from helpers.local.core.errors import JobFailure
 from helpers.local.core.paths import UnsafePath, child, inside, is_within, relative_key_path, remove_tree
 from helpers.local.core.s3_uri import parse_s3_uri
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON
+from helpers.local.jobs.manifests import manifest_objects
 from helpers.local.jobs.training import require_output_bucket
 
 log = logging.getLogger("helpers.local.jobs")
@@ -146,21 +147,7 @@ class ProcessingJobRun:
         """``(bucket, key, relative path)`` of each object the input copies."""
         location = parse_s3_uri(source["S3Uri"], name)
         if source["S3DataType"] == "ManifestFile":
-            body = moto_backends.get_object(location.bucket, location.key)
-            if body is None:
-                raise JobFailure(
-                    f"ClientError: the manifest file {location.uri} of input '{name}' does not exist."
-                )
-            try:
-                manifest = json.loads(body)
-                prefix = parse_s3_uri(manifest[0]["prefix"], f"{name} manifest prefix")
-                relatives = [str(entry) for entry in manifest[1:]]
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                raise JobFailure(
-                    f"ClientError: the manifest file {location.uri} of input '{name}' is not [{{\"prefix\": "
-                    f'"s3://bucket/prefix/"}}, "relative/key", ...]: {exc}'
-                ) from exc
-            return [(prefix.bucket, prefix.key + relative, relative) for relative in relatives]
+            return manifest_objects(location, f"input '{name}'")
         keys = moto_backends.list_keys(location)
         if not keys:
             raise JobFailure(

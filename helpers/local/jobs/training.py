@@ -28,6 +28,7 @@ from helpers.local.images.toolkit.entrypoint import to_local
 from helpers.local.images.toolkit.framework_version import IMAGE_URI_ENV
 from helpers.local.jobs import quotas
 from helpers.local.jobs.lifecycle import INTERRUPTED_REASON, add_transition, close_transitions
+from helpers.local.jobs.manifests import manifest_objects
 from helpers.local.jobs.runs import NameInUse
 
 log = logging.getLogger("helpers.local.jobs")
@@ -245,28 +246,15 @@ class TrainingJobRun:
     def _download_manifest(self, name: str, location: Any) -> None:
         """A ManifestFile channel (what the SDK's ``record_set`` uploads): ``[{"prefix": "s3://b/p/"},
         "relative/key", ...]``; each object is staged in the channel under its relative key."""
-        body = moto_backends.get_object(location.bucket, location.key)
-        if body is None:
-            raise JobFailure(
-                f"ClientError: the manifest file {location.uri} of channel '{name}' does not exist."
-            )
-        try:
-            manifest = json.loads(body)
-            prefix = parse_s3_uri(manifest[0]["prefix"], f"{name} manifest prefix")
-            relatives = [str(entry) for entry in manifest[1:]]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise JobFailure(
-                f"ClientError: the manifest file {location.uri} of channel '{name}' is not "
-                f'[{{"prefix": "s3://bucket/prefix/"}}, "relative/key", ...]: {exc}'
-            ) from exc
+        objects = manifest_objects(location, f"channel '{name}'")
         target = child(self.root / "input" / "data", name)
         target.mkdir(parents=True)
-        for relative in relatives:
-            data = moto_backends.get_object(prefix.bucket, prefix.key + relative)
+        for bucket, key, relative in objects:
+            data = moto_backends.get_object(bucket, key)
             if data is None:
                 raise JobFailure(
                     f"ClientError: the manifest file {location.uri} of channel '{name}' lists "
-                    f"s3://{prefix.bucket}/{prefix.key}{relative}, which does not exist."
+                    f"s3://{bucket}/{key}, which does not exist."
                 )
             try:
                 path = inside(target, relative_key_path(relative, ""))

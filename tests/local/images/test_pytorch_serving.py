@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import io
 import json
-import tarfile
 import textwrap
 
 import numpy as np
 import pytest
 import torch
 
-from helpers.local.core.config import ROLE_ARN
-from tests.service_helpers import unique, wait_for, wait_transform, wait_until
+from tests.service_helpers import (
+    deploy_script,
+    endpoint_of,
+    image_model,
+    tar_gz,
+    unique,
+    wait_transform,
+    wait_until,
+)
 
 PYTORCH_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1-cpu-py310"
 
@@ -39,16 +45,6 @@ SCRIPTS = {
     ),
     "raises.py": "def predict_fn(data, model):\n    raise RuntimeError('the script broke')\n",
 }
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _torchscript_model() -> bytes:
@@ -82,7 +78,7 @@ def artifacts(s3, bucket) -> dict[str, str]:
         ("state-dict", {"model.pth": _state_dict()}),
     ):
         key = f"{prefix}/{name}.tar.gz"
-        s3.put_object(Bucket=bucket, Key=key, Body=_tar(files))
+        s3.put_object(Bucket=bucket, Key=key, Body=tar_gz(files))
         uris[name] = f"s3://{bucket}/{key}"
     return uris
 
@@ -90,40 +86,6 @@ def artifacts(s3, bucket) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def runtime(boto):
     return boto.client("sagemaker-runtime")
-
-
-def _model(sm, model_data: str, environment: dict[str, str]) -> str:
-    name = unique("pytorch-model")
-    sm.create_model(
-        ModelName=name,
-        ExecutionRoleArn=ROLE_ARN,
-        PrimaryContainer={"Image": PYTORCH_IMAGE, "ModelDataUrl": model_data, "Environment": environment},
-    )
-    return name
-
-
-def _endpoint(sm, model: str) -> dict:
-    config = unique("pytorch-config")
-    sm.create_endpoint_config(
-        EndpointConfigName=config,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": model,
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-    )
-    name = unique("pytorch-endpoint")
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
-    return wait_for(lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus", timeout=120)
-
-
-def _deploy(sm, model_data: str, program: str) -> str:
-    desc = _endpoint(sm, _model(sm, model_data, {"SAGEMAKER_PROGRAM": program}))
-    assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
-    return desc["EndpointName"]
 
 
 def test_the_sdks_pytorch_model_predicts_with_the_default_handlers(service, runtime, artifacts, tmp_path):
@@ -173,7 +135,7 @@ def test_the_sdks_pytorch_model_predicts_with_the_default_handlers(service, runt
 
 
 def test_the_scripts_own_input_fn_for_text_plain(sm, runtime, artifacts):
-    endpoint = _deploy(sm, artifacts["repacked"], "custom.py")
+    endpoint = deploy_script(sm, PYTORCH_IMAGE, artifacts["repacked"], "custom.py")
     answer = runtime.invoke_endpoint(
         EndpointName=endpoint, ContentType="text/plain", Body="1 1", Accept="application/json"
     )
@@ -181,7 +143,7 @@ def test_the_scripts_own_input_fn_for_text_plain(sm, runtime, artifacts):
 
 
 def test_a_raising_predict_fn_is_a_model_error_with_the_traceback_in_the_log(sm, runtime, boto, artifacts):
-    endpoint = _deploy(sm, artifacts["repacked"], "raises.py")
+    endpoint = deploy_script(sm, PYTORCH_IMAGE, artifacts["repacked"], "raises.py")
     with pytest.raises(runtime.exceptions.ModelError) as error:
         runtime.invoke_endpoint(EndpointName=endpoint, ContentType="application/json", Body="[[1, 1]]")
     assert error.value.response["OriginalStatusCode"] == 500
@@ -199,19 +161,19 @@ def test_a_raising_predict_fn_is_a_model_error_with_the_traceback_in_the_log(sm,
 
 
 def test_without_a_model_file_the_default_model_fn_fails_the_endpoint(sm, artifacts):
-    desc = _endpoint(sm, _model(sm, artifacts["no-model-file"], {}))
+    desc = endpoint_of(sm, image_model(sm, PYTORCH_IMAGE, artifacts["no-model-file"], {}))
     assert desc["EndpointStatus"] == "Failed"
     assert "Exactly one .pth or .pt file is required for PyTorch models: []" in desc["FailureReason"]
 
 
 def test_a_model_that_is_not_torchscript_needs_its_own_model_fn(sm, artifacts):
-    desc = _endpoint(sm, _model(sm, artifacts["state-dict"], {}))
+    desc = endpoint_of(sm, image_model(sm, PYTORCH_IMAGE, artifacts["state-dict"], {}))
     assert desc["EndpointStatus"] == "Failed"
     assert "model.pth. Please ensure model is saved using torchscript." in desc["FailureReason"]
 
 
 def test_a_batch_transform_job_with_the_default_handlers(sm, s3, bucket, artifacts):
-    model = _model(sm, artifacts["bare"], {})
+    model = image_model(sm, PYTORCH_IMAGE, artifacts["bare"], {})
     prefix = unique("pytorch-transform")
     s3.put_object(Bucket=bucket, Key=f"{prefix}/input/rows.csv", Body=b"1,1\n0,0\n2,3\n")
     name = unique("pytorch-job")

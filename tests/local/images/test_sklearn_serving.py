@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import tarfile
 import textwrap
 
 import joblib
@@ -20,8 +19,15 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
 
-from helpers.local.core.config import ROLE_ARN
-from tests.service_helpers import unique, wait_for, wait_transform, wait_until
+from tests.service_helpers import (
+    deploy_script,
+    endpoint_of,
+    image_model,
+    tar_gz,
+    unique,
+    wait_transform,
+    wait_until,
+)
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
@@ -76,16 +82,6 @@ SCRIPTS = {
 }
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def artifacts(s3, bucket) -> dict[str, str]:
     """model.tar.gz with the scripts in code/ (as the SDK repacks), and one without + sourcedir."""
@@ -104,7 +100,7 @@ def artifacts(s3, bucket) -> dict[str, str]:
         ("sourcedir", {"inference.py": LOAD.encode()}),
     ):
         key = f"{prefix}/{name}.tar.gz"
-        s3.put_object(Bucket=bucket, Key=key, Body=_tar(files))
+        s3.put_object(Bucket=bucket, Key=key, Body=tar_gz(files))
         uris[name] = f"s3://{bucket}/{key}"
     return uris
 
@@ -114,43 +110,9 @@ def runtime(boto):
     return boto.client("sagemaker-runtime")
 
 
-def _model(sm, model_data: str, environment: dict[str, str]) -> str:
-    name = unique("sklearn-model")
-    sm.create_model(
-        ModelName=name,
-        ExecutionRoleArn=ROLE_ARN,
-        PrimaryContainer={"Image": SKLEARN_IMAGE, "ModelDataUrl": model_data, "Environment": environment},
-    )
-    return name
-
-
-def _endpoint(sm, model: str) -> dict:
-    config = unique("sklearn-config")
-    sm.create_endpoint_config(
-        EndpointConfigName=config,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": model,
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-    )
-    name = unique("sklearn-endpoint")
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
-    return wait_for(lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus", timeout=90)
-
-
-def _deploy(sm, model_data: str, program: str) -> str:
-    desc = _endpoint(sm, _model(sm, model_data, {"SAGEMAKER_PROGRAM": program}))
-    assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
-    return desc["EndpointName"]
-
-
 @pytest.fixture(scope="module")
 def endpoint(sm, artifacts) -> str:
-    return _deploy(sm, artifacts["repacked"], "inference.py")
+    return deploy_script(sm, SKLEARN_IMAGE, artifacts["repacked"], "inference.py")
 
 
 def test_the_default_handlers_answer_csv_and_json_with_json_by_default(runtime, endpoint):
@@ -187,14 +149,14 @@ def test_an_unsupported_content_type_is_the_toolkits_415(runtime, endpoint):
 
 
 def test_the_scripts_own_input_predict_and_output_fn(sm, runtime, artifacts):
-    endpoint = _deploy(sm, artifacts["repacked"], "custom.py")
+    endpoint = deploy_script(sm, SKLEARN_IMAGE, artifacts["repacked"], "custom.py")
     answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/plain", Body="1 1")
     assert answer["ContentType"] == "text/plain"
     assert answer["Body"].read() == b"tens=60.0"
 
 
 def test_transform_fn_replaces_the_three_handlers(sm, runtime, artifacts):
-    endpoint = _deploy(sm, artifacts["repacked"], "transform.py")
+    endpoint = deploy_script(sm, SKLEARN_IMAGE, artifacts["repacked"], "transform.py")
     answer = runtime.invoke_endpoint(
         EndpointName=endpoint, ContentType="application/json", Body='{"rows": [[1, 1]]}', Accept="*/*"
     )
@@ -203,13 +165,18 @@ def test_transform_fn_replaces_the_three_handlers(sm, runtime, artifacts):
 
 
 def test_transform_fn_with_input_fn_fails_the_endpoint(sm, artifacts):
-    desc = _endpoint(sm, _model(sm, artifacts["repacked"], {"SAGEMAKER_PROGRAM": "transform_and_input.py"}))
+    desc = endpoint_of(
+        sm,
+        image_model(
+            sm, SKLEARN_IMAGE, artifacts["repacked"], {"SAGEMAKER_PROGRAM": "transform_and_input.py"}
+        ),
+    )
     assert desc["EndpointStatus"] == "Failed"
     assert "Cannot use transform_fn implementation in conjunction with input_fn" in desc["FailureReason"]
 
 
 def test_a_handler_that_raises_is_a_model_error_with_the_traceback_in_the_log(sm, runtime, boto, artifacts):
-    endpoint = _deploy(sm, artifacts["repacked"], "raises.py")
+    endpoint = deploy_script(sm, SKLEARN_IMAGE, artifacts["repacked"], "raises.py")
     with pytest.raises(runtime.exceptions.ModelError) as error:
         runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body="1,1")
     assert error.value.response["OriginalStatusCode"] == 500
@@ -228,14 +195,16 @@ def test_a_handler_that_raises_is_a_model_error_with_the_traceback_in_the_log(sm
 
 
 def test_a_script_without_model_fn_fails_the_endpoint_saying_so(sm, artifacts):
-    desc = _endpoint(sm, _model(sm, artifacts["repacked"], {"SAGEMAKER_PROGRAM": "no_model_fn.py"}))
+    desc = endpoint_of(
+        sm, image_model(sm, SKLEARN_IMAGE, artifacts["repacked"], {"SAGEMAKER_PROGRAM": "no_model_fn.py"})
+    )
     assert desc["EndpointStatus"] == "Failed"
     assert "Please provide a model_fn implementation" in desc["FailureReason"]
 
 
 def test_the_code_may_come_from_an_s3_sourcedir(sm, runtime, artifacts):
     environment = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": artifacts["sourcedir"]}
-    desc = _endpoint(sm, _model(sm, artifacts["bare"], environment))
+    desc = endpoint_of(sm, image_model(sm, SKLEARN_IMAGE, artifacts["bare"], environment))
     assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
     # Two rows: like the real container, one CSV row decodes to a 1-D array scikit-learn refuses.
     answer = runtime.invoke_endpoint(
@@ -245,7 +214,7 @@ def test_the_code_may_come_from_an_s3_sourcedir(sm, runtime, artifacts):
 
 
 def test_a_batch_transform_job_on_the_same_model(sm, s3, bucket, artifacts):
-    model = _model(sm, artifacts["repacked"], {"SAGEMAKER_PROGRAM": "inference.py"})
+    model = image_model(sm, SKLEARN_IMAGE, artifacts["repacked"], {"SAGEMAKER_PROGRAM": "inference.py"})
     prefix = unique("sklearn-transform")
     s3.put_object(Bucket=bucket, Key=f"{prefix}/input/rows.csv", Body=b"1,1\n0,0\n2,3\n")
     name = unique("sklearn-job")

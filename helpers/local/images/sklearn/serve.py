@@ -15,15 +15,7 @@ import numpy as np
 
 from helpers.local.images.toolkit import inference_codecs
 from helpers.local.images.toolkit.framework_version import log_framework_version
-from helpers.local.images.toolkit.serving import media_type
 from helpers.local.images.toolkit.user_module import InferenceDefaults, ScriptHandler, import_user_module
-
-
-def default_model_fn(model_dir: str) -> Any:
-    raise NotImplementedError(
-        "Please provide a model_fn implementation. "
-        "See documentation for model_fn at https://github.com/aws/sagemaker-python-sdk"
-    )
 
 
 def default_input_fn(input_data: str | bytes, content_type: str) -> np.ndarray:
@@ -35,17 +27,11 @@ def default_predict_fn(input_data: Any, model: Any) -> Any:
     return model.predict(input_data)
 
 
-def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
-    # The first type of an Accept list (``text/csv, */*``), without parameters.
-    answer_type = media_type(accept.split(",", 1)[0])
-    return inference_codecs.encode(prediction, answer_type), answer_type
-
-
 SKLEARN_DEFAULTS = InferenceDefaults(
-    model_fn=default_model_fn,
+    model_fn=inference_codecs.model_fn_required,
     input_fn=default_input_fn,
     predict_fn=default_predict_fn,
-    output_fn=default_output_fn,
+    output_fn=inference_codecs.encode_by_accept,
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.local.images.toolkit.serving import InvocationError
+from helpers.local.images.toolkit.serving import InvocationError, media_type
 
 JSON, CSV, NPY = "application/json", "text/csv", "application/x-npy"
 # Bodies of these types reach input_fn as str, the others as bytes (content_types.UTF8_TYPES).
@@ -65,3 +65,18 @@ def _to_list(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def encode_by_accept(prediction: Any, accept: str) -> tuple[bytes, str]:
+    """The frameworks' default ``output_fn``: the first type of an Accept list (``text/csv, */*``),
+    without parameters, encoded as ``encoder.encode`` does."""
+    answer_type = media_type(accept.split(",", 1)[0])
+    return encode(prediction, answer_type), answer_type
+
+
+def model_fn_required(model_dir: str) -> Any:
+    """The scikit-learn and XGBoost containers' default ``model_fn``: the script must load its model."""
+    raise NotImplementedError(
+        "Please provide a model_fn implementation. "
+        "See documentation for model_fn at https://github.com/aws/sagemaker-python-sdk"
+    )

@@ -29,13 +29,6 @@ CSV = "text/csv"
 LIBSVM_TYPES = ("text/libsvm", "text/x-libsvm")
 
 
-def default_model_fn(model_dir: str) -> Any:
-    raise NotImplementedError(
-        "Please provide a model_fn implementation. "
-        "See documentation for model_fn at https://github.com/aws/sagemaker-python-sdk"
-    )
-
-
 def default_input_fn(input_data: str | bytes, content_type: str) -> xgb.DMatrix:
     body = input_data.encode("utf-8") if isinstance(input_data, str) else input_data
     request_type = media_type(content_type)
@@ -50,16 +43,11 @@ def default_predict_fn(input_data: Any, model: Any) -> Any:
     return model.predict(input_data, validate_features=False)
 
 
-def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
-    answer_type = media_type(accept.split(",", 1)[0])
-    return inference_codecs.encode(prediction, answer_type), answer_type
-
-
 XGBOOST_DEFAULTS = InferenceDefaults(
-    model_fn=default_model_fn,
+    model_fn=inference_codecs.model_fn_required,
     input_fn=default_input_fn,
     predict_fn=default_predict_fn,
-    output_fn=default_output_fn,
+    output_fn=inference_codecs.encode_by_accept,
 )
 
 
