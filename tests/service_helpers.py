@@ -208,6 +208,15 @@ def deploy_script(sm, image: str, model_data: str, program: str) -> str:
     return desc["EndpointName"]
 
 
+def endpoint_log_text(boto, endpoint: str) -> str:
+    """Everything the endpoint's first model server has written to CloudWatch so far."""
+    logs = boto.client("logs")
+    group = f"/aws/sagemaker/Endpoints/{endpoint}"
+    stream = logs.describe_log_streams(logGroupName=group)["logStreams"][0]["logStreamName"]
+    events = logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
+    return "\n".join(e["message"] for e in events)
+
+
 def model_from_job(sm, job: str, model: str) -> str:
     """Wait for training job ``job`` to complete and register its artifact as XGBoost model ``model``."""
     desc = wait_training(sm, job)

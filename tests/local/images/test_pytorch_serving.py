@@ -21,6 +21,7 @@ import torch
 
 from tests.service_helpers import (
     deploy_script,
+    endpoint_log_text,
     endpoint_of,
     image_model,
     tar_gz,
@@ -148,13 +149,9 @@ def test_a_raising_predict_fn_is_a_model_error_with_the_traceback_in_the_log(sm,
         runtime.invoke_endpoint(EndpointName=endpoint, ContentType="application/json", Body="[[1, 1]]")
     assert error.value.response["OriginalStatusCode"] == 500
     assert "the script broke" in error.value.response["OriginalMessage"]
-    logs = boto.client("logs")
-    group = f"/aws/sagemaker/Endpoints/{endpoint}"
-    stream = logs.describe_log_streams(logGroupName=group)["logStreams"][0]["logStreamName"]
 
     def log_text() -> str:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
-        return "\n".join(e["message"] for e in events)
+        return endpoint_log_text(boto, endpoint)
 
     wait_until(lambda: "RuntimeError: the script broke" in log_text(), "the traceback in the endpoint's log")
     assert "Traceback" in log_text() and "PyTorch " in log_text()

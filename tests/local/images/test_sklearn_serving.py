@@ -21,6 +21,7 @@ from sklearn.linear_model import LinearRegression
 
 from tests.service_helpers import (
     deploy_script,
+    endpoint_log_text,
     endpoint_of,
     image_model,
     tar_gz,
@@ -181,13 +182,9 @@ def test_a_handler_that_raises_is_a_model_error_with_the_traceback_in_the_log(sm
         runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body="1,1")
     assert error.value.response["OriginalStatusCode"] == 500
     assert "the script broke" in error.value.response["OriginalMessage"]
-    logs = boto.client("logs")
-    group = f"/aws/sagemaker/Endpoints/{endpoint}"
-    stream = logs.describe_log_streams(logGroupName=group)["logStreams"][0]["logStreamName"]
 
     def log_text() -> str:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
-        return "\n".join(e["message"] for e in events)
+        return endpoint_log_text(boto, endpoint)
 
     # Log lines reach CloudWatch in batches (within 0.2 s), so the traceback may come just after.
     wait_until(lambda: "RuntimeError: the script broke" in log_text(), "the traceback in the endpoint's log")
