@@ -2,10 +2,13 @@
 
 In a Solutions notebook, a cell tagged ``solution`` carries its exercise version in the cell
 metadata field ``exercise`` (the stub the learner starts from: a ``# TODO`` with guidance, and
-the names later cells need). The generator copies the notebook, swaps every such cell for its
-stub, drops the parameters papermill injected when the solution was run (so the exercise keeps
-its own defaults, e.g. ``mode = None``), and clears all outputs. ``python -m helpers.exercises``
-writes ``Mini-Projects/``; ``--check`` fails if what is there differs from what would be generated.
+the names later cells need). Model answers to Question cells are markdown cells starting
+``**Answer:**``, tagged the same way, whose stub is ``**Answer:** TODO: ...``; an answer cell
+without the tag is an error, since it would hand the answer to the learner. The generator
+copies the notebook, swaps every such cell for its stub, drops the parameters papermill injected
+when the solution was run (so the exercise keeps its own defaults, e.g. ``mode = None``), and
+clears all outputs. ``python -m helpers.exercises`` writes ``Mini-Projects/``; ``--check`` fails
+if what is there differs from what would be generated.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "Solutions"
 EXERCISES = ROOT / "Mini-Projects"
 SOLUTION_TAG = "solution"
+ANSWER_PREFIX = "**Answer:**"  # a markdown cell with the model answer to the Question cell above it
 INJECTED_TAG = "injected-parameters"  # papermill's cell with the values of one particular run
 
 
@@ -48,6 +52,11 @@ def exercise_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != SOLUTION_TAG]
             if not cell.metadata["tags"]:
                 del cell.metadata["tags"]
+        elif cell.cell_type == "markdown" and cell.source.lstrip().startswith(ANSWER_PREFIX):
+            raise ExerciseError(
+                f"{name}, cell {index}: an answer cell must be tagged '{SOLUTION_TAG}' with an "
+                f"'exercise' stub ('{ANSWER_PREFIX} TODO: ...'), or the exercise would show the answer"
+            )
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None

@@ -13,7 +13,15 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from helpers.course import run_notebook
-from helpers.exercises import EXERCISES, SOLUTIONS, first_todo_index, is_solution, render
+from helpers.exercises import (
+    EXERCISES,
+    SOLUTIONS,
+    ExerciseError,
+    exercise_notebook,
+    first_todo_index,
+    is_solution,
+    render,
+)
 
 SOLUTION_PATHS = sorted(SOLUTIONS.glob("*.ipynb"))
 IDS = [p.stem for p in SOLUTION_PATHS]
@@ -109,3 +117,56 @@ def test_exercise_runs_up_to_its_first_todo(solution: Path, service, tmp_path, m
     assert outcome.ok, (
         f"{solution.name} fails before its first TODO; executed copy in {tmp_path / 'executed'}"
     )
+
+
+def _answers(notebook: nbformat.NotebookNode) -> list:
+    return [c for c in notebook.cells if c.cell_type == "markdown" and c.source.startswith("**Answer:**")]
+
+
+@pytest.mark.parametrize("solution", SOLUTION_PATHS, ids=IDS)
+def test_questions_keep_their_model_answers_out_of_the_exercise(solution: Path):
+    solved = nbformat.read(solution, as_version=4)
+    exercise = _exercise(solution)
+    model_answers = _answers(solved)
+    assert all(is_solution(c) for c in model_answers), f"{solution.name}: an answer cell is not tagged"
+    prompts = _answers(exercise)
+    assert len(prompts) == len(model_answers)
+    assert all(c.source.startswith("**Answer:** TODO") for c in prompts), "a model answer in the exercise"
+    # Not even a sentence of a model answer may survive elsewhere in the exercise.
+    exercise_text = "\n".join(c.source for c in exercise.cells)
+    for answer in model_answers:
+        for sentence in answer.source.removeprefix("**Answer:**").split(". "):
+            sentence = sentence.strip()
+            if len(sentence) > 40:
+                assert sentence not in exercise_text, f"{solution.name}: answer text in the exercise"
+    # Each answer, and so each prompt, follows the Question it answers.
+    for notebook in (solved, exercise):
+        for index, cell in enumerate(notebook.cells):
+            if cell in _answers(notebook):
+                assert notebook.cells[index - 1].source.startswith("**Question"), (
+                    f"{solution.name}, cell {index}: an answer without its Question above it"
+                )
+
+
+def test_a_model_answer_becomes_a_prompt_for_the_learner():
+    question = nbformat.v4.new_markdown_cell("**Question 1.** Why fit the vocabulary on the training set?")
+    model_answer = nbformat.v4.new_markdown_cell(
+        "**Answer:** Fitting it on the test set leaks it into training."
+    )
+    model_answer.metadata.update(tags=["solution"], exercise="**Answer:** TODO: write your answer here.")
+    exercise = exercise_notebook(nbformat.v4.new_notebook(cells=[question, model_answer]))
+
+    assert [c.source for c in exercise.cells] == [
+        question.source,
+        "**Answer:** TODO: write your answer here.",
+    ]
+    assert "tags" not in exercise.cells[1].metadata and "exercise" not in exercise.cells[1].metadata
+
+
+def test_an_untagged_model_answer_is_refused():
+    question = nbformat.v4.new_markdown_cell("**Question 1.** Why keep the test set out of the search?")
+    model_answer = nbformat.v4.new_markdown_cell("**Answer:** It would no longer measure unseen data.")
+    solved = nbformat.v4.new_notebook(cells=[question, model_answer])
+
+    with pytest.raises(ExerciseError, match="answer cell must be tagged"):
+        exercise_notebook(solved, "Lesson.ipynb")
