@@ -2,10 +2,10 @@
 
 An interval is one stretch of time during which a resource held ``instance_count`` instances of one
 type, billed under one component of the price table: a job from start to end, an endpoint variant
-from InService until it is rescaled, updated or deleted. ``open_interval`` starts one, ``close_intervals`` ends every
-open interval of a resource; both are single transactions, so the ledger survives a restart and a
-crash of the service as the resources do, and outlives the resources themselves (a deleted
-endpoint still cost what it cost).
+from InService until it is rescaled, updated or deleted. ``open_interval`` starts one,
+``close_intervals`` ends every open interval of a resource; both are single transactions, so the
+ledger survives a restart and a crash of the service as the resources do, and outlives the
+resources themselves (a deleted endpoint still cost what it cost).
 
 Each resource also records the lesson (client session) that created it, so one notebook can ask
 for its own bill while others use the same service. A training job a tuning job launched belongs
