@@ -79,3 +79,33 @@ def read_table(path: Path) -> PriceTable:
 def price_table() -> PriceTable:
     """The table shipped with the project (read once per process)."""
     return read_table(PRICE_FILE)
+
+
+# How the bill names each kind of resource.
+KIND_LABELS = {
+    "TrainingJob": "training job",
+    "ProcessingJob": "processing job",
+    "TransformJob": "transform job",
+    "HyperParameterTuningJob": "tuning job",
+    "Endpoint": "endpoint",
+    "NotebookInstance": "notebook instance",
+}
+
+
+def dollars(amount: float) -> str:
+    """``$0.0213``: four decimals, since a lesson's jobs cost fractions of a cent."""
+    return f"${amount:.4f}"
+
+
+def idle_endpoint_message(endpoint: str, idle_seconds: float, hourly: float | None, region: str) -> str:
+    """The warning for an endpoint InService that nobody has invoked for a while."""
+    cost = f"costing ${hourly:.3f}/h on AWS" if hourly is not None else f"(its type has no price in {region})"
+    return (
+        f"endpoint {endpoint} is InService but idle for {idle_seconds / 60:.0f} min, {cost}: delete it with "
+        f"sagemaker_client.delete_endpoint(EndpointName='{endpoint}') or predictor.delete_endpoint()"
+    )
+
+
+def total_line(total: float, region: str, copied: str, scope: str = "This lesson would have cost") -> str:
+    """The one line that sums a bill up."""
+    return f"{scope} about {dollars(total)} on AWS (on-demand, {region}, prices of {copied})."

@@ -18,7 +18,7 @@ import os
 import time
 from typing import Any
 
-from helpers.local.core.pricing import INFERENCE, PriceNotFound, price_table
+from helpers.local.core.pricing import INFERENCE, PriceNotFound, idle_endpoint_message, price_table
 from helpers.local.store.usage import UsageLedger
 
 log = logging.getLogger("helpers.local.hosting")
@@ -99,7 +99,7 @@ class EndpointMeter:
         if endpoint in self._warned:
             return
         self._warned.add(endpoint)
-        log.warning("%s", idle_message(endpoint, idle, self.hourly(arn), self.region))
+        log.warning("%s", idle_endpoint_message(endpoint, idle, self.hourly(arn), self.region))
 
     def hourly(self, arn: str) -> float | None:
         """USD per hour the endpoint would cost on AWS now; None if a price is missing."""
@@ -112,11 +112,3 @@ class EndpointMeter:
             except PriceNotFound:
                 return None
         return total
-
-
-def idle_message(endpoint: str, idle_seconds: float, hourly: float | None, region: str) -> str:
-    cost = f"costing ${hourly:.3f}/h on AWS" if hourly is not None else f"(no price for it in {region})"
-    return (
-        f"endpoint {endpoint} is InService but idle for {idle_seconds / 60:.0f} min, {cost}: delete it with "
-        f"sagemaker_client.delete_endpoint(EndpointName='{endpoint}') or predictor.delete_endpoint()"
-    )
