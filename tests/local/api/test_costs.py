@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.config import Config
 
+from helpers.course import report_left_running
 from helpers.local import control
 from helpers.local.core.config import ServiceConfig, load_config
 from helpers.local.core.pricing import price_table
@@ -159,7 +160,16 @@ def test_the_service_log_warns_once_per_idle_spell(ledger_service, endpoint):
     assert warnings() == 1
 
 
-def test_a_rescale_starts_a_new_interval_and_deletion_closes_it(ledger_service, endpoint):
+def test_the_course_runner_warns_of_an_endpoint_left_running(ledger_service, endpoint, capsys):
+    name, _ = endpoint
+    hourly = price_table().hourly("ml.m5.large", ledger_service.region, "inference")
+    assert report_left_running(ledger_service) is True
+    out = capsys.readouterr().out
+    assert "WARNING: still running after the course" in out
+    assert f"Endpoint {name} (A): ml.m5.large x 1, ${hourly:.3f}/h" in out
+
+
+def test_a_rescale_starts_a_new_interval_and_deletion_closes_it(ledger_service, endpoint, capsys):
     name, _ = endpoint
     sm = _client(ledger_service, "sagemaker", "lesson-host")
     sm.update_endpoint_weights_and_capacities(
@@ -186,6 +196,9 @@ def test_a_rescale_starts_a_new_interval_and_deletion_closes_it(ledger_service, 
             (row["ended"] - row["started"]) * row["instanceCount"] * price / 3600
         )
     assert name not in _status(ledger_service).split("Everything in this state folder")[0]
+    capsys.readouterr()
+    assert report_left_running(ledger_service) is False
+    assert capsys.readouterr().out == "nothing left running\n"
 
 
 def test_two_lessons_bills_do_not_mix(ledger_service, endpoint):
