@@ -27,10 +27,12 @@ from tests.service_helpers import (
     model_from_job,
     regression_csv,
     session_for,
+    small_tuning_request,
     training_request,
     unique,
     wait_for,
     wait_training,
+    wait_tuning_job,
     wait_until,
 )
 
@@ -112,6 +114,28 @@ def test_an_instance_type_without_a_price_is_named_not_guessed(ledger_service, d
     assert row["cost"] is None and row["noPrice"] == "no price for ml.m4.xlarge in us-east-1"
     assert report["total"] == 0
     assert "no price for ml.m4.xlarge in us-east-1" in _status(ledger_service)
+
+
+def test_a_tuning_job_costs_the_sum_of_its_training_jobs(ledger_service, data):
+    sm = _client(ledger_service, "sagemaker", "lesson-tune")
+    name = unique("tune")[:32]
+    sm.create_hyper_parameter_tuning_job(**small_tuning_request(name, data, "data", jobs=2))
+    tuning = wait_tuning_job(sm, name)
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed", tuning.get("FailureReason")
+
+    report = control.usage(ledger_service, lesson="lesson-tune")
+    price = price_table().hourly("ml.m5.large", ledger_service.region, "training")
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    billed = {
+        t["TrainingJobName"]: sm.describe_training_job(TrainingJobName=t["TrainingJobName"])[
+            "BillableTimeInSeconds"
+        ]
+        for t in trials["TrainingJobSummaries"]
+    }
+    assert len(billed) == 2
+    assert {row["name"] for row in report["usage"]} == set(billed)
+    assert {row["parentArn"] for row in report["usage"]} == {tuning["HyperParameterTuningJobArn"]}
+    assert report["total"] == pytest.approx(sum(billed.values()) * price / 3600)
 
 
 @pytest.fixture(scope="module")
