@@ -32,6 +32,7 @@ from tests.service_helpers import (
     unique,
     wait_for,
     wait_training,
+    wait_transform,
     wait_tuning_job,
     wait_until,
 )
@@ -155,11 +156,38 @@ def endpoint(ledger_service, data) -> Iterator[tuple[str, str]]:
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     desc = wait_for(lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus", timeout=120)
     assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
-    yield name, job
+    yield name, job, model
+
+
+def test_a_transform_job_costs_its_start_to_end_times_instances(ledger_service, data, endpoint):
+    _, _, model = endpoint
+    s3 = _client(ledger_service, "s3")
+    s3.put_object(Bucket=data, Key="batch/input.csv", Body=regression_csv(20, label=False).encode())
+    sm = _client(ledger_service, "sagemaker", "lesson-batch")
+    job = unique("batch")
+    sm.create_transform_job(
+        TransformJobName=job,
+        ModelName=model,
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{data}/batch/"}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{data}/batch-output", "AssembleWith": "Line"},
+        TransformResources={"InstanceType": "ml.c5.xlarge", "InstanceCount": 2},
+    )
+    desc = wait_transform(sm, job)
+    assert desc["TransformJobStatus"] == "Completed", desc.get("FailureReason")
+
+    (row,) = _rows(ledger_service, "lesson-batch", job)
+    seconds = desc["TransformEndTime"].timestamp() - desc["TransformStartTime"].timestamp()
+    price = price_table().hourly("ml.c5.xlarge", ledger_service.region, "transform")
+    assert row["instanceCount"] == 2
+    assert row["cost"] == pytest.approx(seconds * 2 * price / 3600, rel=1e-3)
 
 
 def test_status_lists_a_running_endpoint_with_its_hourly_cost_and_warns_when_idle(ledger_service, endpoint):
-    name, _ = endpoint
+    name, _, _ = endpoint
     runtime = _client(ledger_service, "sagemaker-runtime", "lesson-host")
     runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=b"1,2,3,4")
     hourly = price_table().hourly("ml.m5.large", ledger_service.region, "inference")
@@ -175,7 +203,7 @@ def test_status_lists_a_running_endpoint_with_its_hourly_cost_and_warns_when_idl
 
 
 def test_the_service_log_warns_once_per_idle_spell(ledger_service, endpoint):
-    name, _ = endpoint
+    name, _, _ = endpoint
     log = control.log_file(ledger_service)
     warnings = lambda: log.read_text().count(f"endpoint {name} is InService but idle")  # noqa: E731
     wait_until(lambda: warnings() >= 1, "the idle warning in the service log", timeout=30)
@@ -185,7 +213,7 @@ def test_the_service_log_warns_once_per_idle_spell(ledger_service, endpoint):
 
 
 def test_the_course_runner_warns_of_an_endpoint_left_running(ledger_service, endpoint, capsys):
-    name, _ = endpoint
+    name, _, _ = endpoint
     hourly = price_table().hourly("ml.m5.large", ledger_service.region, "inference")
     assert report_left_running(ledger_service) is True
     out = capsys.readouterr().out
@@ -194,7 +222,7 @@ def test_the_course_runner_warns_of_an_endpoint_left_running(ledger_service, end
 
 
 def test_a_rescale_starts_a_new_interval_and_deletion_closes_it(ledger_service, endpoint, capsys):
-    name, _ = endpoint
+    name, _, _ = endpoint
     sm = _client(ledger_service, "sagemaker", "lesson-host")
     sm.update_endpoint_weights_and_capacities(
         EndpointName=name, DesiredWeightsAndCapacities=[{"VariantName": "A", "DesiredInstanceCount": 2}]
@@ -226,7 +254,7 @@ def test_a_rescale_starts_a_new_interval_and_deletion_closes_it(ledger_service, 
 
 
 def test_two_lessons_bills_do_not_mix(ledger_service, endpoint):
-    _, host_job = endpoint
+    _, host_job, _ = endpoint
     train = {row["name"] for row in control.usage(ledger_service, lesson="lesson-train")["usage"]}
     host = {row["name"] for row in control.usage(ledger_service, lesson="lesson-host")["usage"]}
     assert host_job in host and host_job not in train
