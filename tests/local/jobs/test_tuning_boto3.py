@@ -14,7 +14,9 @@ from botocore.exceptions import ClientError
 
 from helpers.local.api.service import Service
 from helpers.local.api.tuning import describe_tuning_job
+from helpers.local.jobs.billing import JobMeter
 from helpers.local.store.resources import Store
+from helpers.local.store.usage import UsageLedger
 from tests.local.jobs.tuning_requests import RANGES, assert_inside, tuning_request, upload_tuning_data
 from tests.service_helpers import unique, wait_for, wait_until
 
@@ -326,6 +328,7 @@ def test_stop_on_a_completed_tuning_job_is_refused_and_changes_nothing(sm, rando
 def test_tuning_job_interrupted_by_a_restart_fails_with_a_fixed_runtime(tmp_path):
     service = Service.__new__(Service)  # only its store: the start-up marking is under test
     service.store = Store(tmp_path / "state.db")
+    service.job_meter = JobMeter(service.store, UsageLedger(tmp_path / "usage.db"))
     created = time.time() - 100
     doc = {"HyperParameterTuningJobName": "cut-short", "HyperParameterTuningJobStatus": "InProgress",
            "CreationTime": created, "LastModifiedTime": created}  # fmt: skip
