@@ -9,6 +9,8 @@ def load_all() -> None:
         hosting,
         models,
         monitoring,
+        notebook_instances,
+        notebook_lifecycle_configs,
         processing,
         tags,
         training,
