@@ -23,3 +23,10 @@ def trainer_session(session):
     from helpers.connection import trainer_session as _trainer_session
 
     return _trainer_session(session)
+
+
+def print_lesson_cost(session) -> float:
+    """Print what this lesson's work would have cost on AWS; see ``helpers.costs``."""
+    from helpers.costs import print_lesson_cost as _print_lesson_cost
+
+    return _print_lesson_cost(session)

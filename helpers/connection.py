@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,29 @@ NOTEBOOK_INSTANCE_MARKER = Path("/opt/ml/metadata/resource-metadata.json")
 TELEMETRY_OFF = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 POLL_SECONDS = 0.1
 TERMINAL = ("Completed", "Failed", "Stopped")
+# botocore sends this variable's value as ``app/<id>`` in every request's User-Agent: the service
+# records it on each resource a Create makes, so a notebook can ask for its own bill.
+LESSON_ID_VARIABLE = "AWS_SDK_UA_APP_ID"
+_LESSON_ID = f"lesson-{os.getpid()}-{secrets.token_hex(4)}"  # one per process (notebook kernel)
+_connected_at: datetime | None = None
+
+
+def lesson_id() -> str:
+    """This process's lesson id (what ``connect()`` puts in every client's User-Agent)."""
+    return _LESSON_ID
+
+
+def connected_at() -> datetime:
+    """When ``connect()`` first ran in this process (now, if it has not)."""
+    return _connected_at or datetime.now(UTC)
+
+
+def _start_lesson() -> None:
+    """Tag every AWS client created from now on in this process with this lesson's id."""
+    global _connected_at
+    os.environ[LESSON_ID_VARIABLE] = _LESSON_ID
+    if _connected_at is None:
+        _connected_at = datetime.now(UTC)
 
 
 def resolve_mode(mode: str | None = None) -> str:
@@ -49,6 +74,7 @@ def resolve_mode(mode: str | None = None) -> str:
 
 def connect(mode: str | None = None) -> tuple[sagemaker.Session, str]:
     """Return ``(session, role)`` for AWS or for the local service (see ``resolve_mode``)."""
+    _start_lesson()
     if resolve_mode(mode) == "aws":
         session = sagemaker.Session()
         return session, sagemaker.get_execution_role(session)

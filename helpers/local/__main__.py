@@ -12,6 +12,7 @@ from pathlib import Path
 from helpers.local import control
 from helpers.local.core.config import ServiceConfig, client_environment, load_config
 from helpers.local.core.credentials import UnsafeStateFolder
+from helpers.local.core.pricing import KIND_LABELS, dollars, idle_endpoint_message, total_line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,10 +58,57 @@ def _run(command: str, config: ServiceConfig) -> int:
             return 3
         state = f"{info['stateDir']} ({_size(Path(info['stateDir']))})"
         print(f"running on {config.url} (pid {info['pid']}, state in {state}, region {info['region']})")
+        try:
+            report = control.usage(config)
+        except OSError as exc:
+            print(f"(no cost report: {exc})")
+            return 0
+        for line in running_lines(report):
+            print(line)
     elif command == "env":
         for key, value in client_environment(config).items():
             print(f"export {key}={shlex.quote(value)}")
     return 0
+
+
+def running_lines(report: dict) -> list[str]:
+    """What runs now with its hourly and so-far cost on AWS, idle endpoints, then the total so far."""
+    running = [row for row in report["usage"] if row["running"]]
+    lines = [
+        "Running now (billed by the hour on AWS):" if running or report["starting"] else "Nothing is running."
+    ]
+    for row in running:
+        name = row["name"] + (f" ({row['variant']})" if row.get("variant") else "")
+        what = f"{KIND_LABELS.get(row['kind'], row['kind'])} {name}"
+        size = f"{row['instanceType']} x {row['instanceCount']}"
+        minutes = f"running {row['seconds'] / 60:.0f} min"
+        if row["cost"] is None:
+            lines.append(f"  {what}: {size}, {minutes}, {row['noPrice']}")
+        else:
+            lines.append(
+                f"  {what}: {size}, ${row['hourly']:.3f}/h, {minutes}, {dollars(row['cost'])} so far"
+            )
+    for item in report["starting"]:
+        # Notebook instances and endpoints being created show here until they are billed.
+        lines.append(f"  {KIND_LABELS.get(item['kind'], item['kind'])} {item['name']}: {item['status']}")
+    idle: dict[str, dict] = {}
+    for row in running:
+        if row.get("idle"):
+            idle.setdefault(row["name"], {"seconds": row["idleSeconds"], "hourly": 0.0})
+            hourly = idle[row["name"]]["hourly"]
+            idle[row["name"]]["hourly"] = (
+                None if hourly is None or row["hourly"] is None else hourly + row["hourly"]
+            )
+    for endpoint, spell in idle.items():
+        lines.append(
+            "WARNING: " + idle_endpoint_message(endpoint, spell["seconds"], spell["hourly"], report["region"])
+        )
+    scope = "Everything in this state folder so far would have cost"
+    lines.append(total_line(report["total"], report["region"], report["pricesCopied"], scope))
+    unpriced = sorted({row["noPrice"] for row in report["usage"] if row["cost"] is None})
+    if unpriced:
+        lines.append(f"  (not counted: {'; '.join(unpriced)})")
+    return lines
 
 
 def _size(folder: Path) -> str:

@@ -53,6 +53,36 @@ def health(config: ServiceConfig, timeout: float = 0.5) -> dict[str, Any] | None
     return data
 
 
+USAGE_PATH = "/_local/usage"
+
+
+def usage(config: ServiceConfig, lesson: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    """The service's cost report (``api/costs.py``) for the whole state folder or one ``lesson``.
+
+    Signed with the state folder's own credentials, like every request the service answers; an
+    ``OSError`` if no trusted service answers.
+    """
+    from urllib.parse import urlencode
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    credentials = config.existing_credentials()
+    if credentials is None:
+        raise OSError(f"no service credentials in {config.state_dir}")
+    query = f"?{urlencode({'lesson': lesson})}" if lesson else ""
+    request = AWSRequest(method="GET", url=f"{config.url}{USAGE_PATH}{query}")
+    signer = Credentials(credentials.access_key_id, credentials.secret_access_key)
+    SigV4Auth(signer, "sagemaker", config.region).add_auth(request)
+    prepared = urllib.request.Request(request.url, headers=dict(request.headers.items()), method="GET")
+    try:
+        with urllib.request.urlopen(prepared, timeout=timeout) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise OSError(f"the service refused the usage report: {error.code} {error.read()[:300]!r}") from None
+
+
 def _is_older_service_of(config: ServiceConfig, running: dict[str, Any]) -> bool:
     # Services from before the health proof answer without one; stop() still checks its process.
     return "proof" not in running and Path(running.get("stateDir", "")) == config.state_dir

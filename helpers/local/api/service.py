@@ -21,10 +21,12 @@ from helpers.local.core.errors import InternalFailure, ServiceError, UnknownOper
 from helpers.local.core.paths import child, remove_tree
 from helpers.local.hosting.deployments import EndpointManager
 from helpers.local.hosting.router import Router
+from helpers.local.jobs.billing import JobMeter
 from helpers.local.jobs.lifecycle import INTERRUPTIBLE, fail_interrupted
 from helpers.local.jobs.runs import RunRegistry
 from helpers.local.notebooks.instances import NotebookInstanceManager
 from helpers.local.store.resources import Store
+from helpers.local.store.usage import UsageLedger
 
 log = logging.getLogger("helpers.local")
 
@@ -35,12 +37,14 @@ class Service:
         self.config = config
         self.region = config.region
         self.store = Store(config.database)
+        self.usage = UsageLedger(config.usage_database)  # what the work would cost on AWS
+        self.job_meter = JobMeter(self.store, self.usage)
         # Containers a killed service left running go first, before anything new is started.
         self.children = ChildLedger(config.state_dir / "processes")
         self.children.stop_leftovers()
         PROCESSES.track_in(self.children)
         config.work_dir.mkdir(parents=True, exist_ok=True)
-        self.runs = RunRegistry()  # every job run and background task in progress
+        self.runs = RunRegistry(self.job_meter)  # every job run and background task in progress
         self.stopping = threading.Event()
         # Resource families that need to act on start-up (e.g. restart endpoints) register here.
         self.on_shutdown: list[Callable[[], None]] = []
@@ -61,6 +65,7 @@ class Service:
             for doc in self.store.list(kind):
                 if doc[status_key] in ("InProgress", "Stopping"):
                     self.store.update(kind, doc[name_key], lambda d, k=kind: fail_interrupted(k, d))
+                    self.job_meter.ended(kind, doc[name_key])
                     self._remove_job_files(kind, doc[name_key])
 
     def _remove_job_files(self, kind: str, name: str) -> None:
@@ -78,7 +83,8 @@ class Service:
         # AWS lowercases resource names inside SageMaker ARNs.
         return f"arn:aws:sagemaker:{self.region}:{ACCOUNT_ID}:{resource}/{name.lower()}"
 
-    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    def handle(self, operation: str, params: dict[str, Any], lesson: str | None = None) -> dict[str, Any]:
+        """Answer one operation; ``lesson`` (the caller's app id) is recorded as what a Create made."""
         handler = OPERATIONS.get(operation)
         if handler is None:
             raise UnknownOperation(
@@ -87,12 +93,17 @@ class Service:
             )
         protocol.validate_request(protocol.operation_model(operation), params)
         try:
-            return handler(self, params)
+            result = handler(self, params)
         except ServiceError:
             raise
         except Exception as exc:  # a bug in the service: say where, keep serving
             log.exception("%s failed", operation)
             raise InternalFailure(f"{operation} failed inside the local service: {exc!r}") from exc
+        if lesson and operation.startswith("Create"):
+            for key, value in result.items():
+                if key.endswith("Arn") and isinstance(value, str):
+                    self.usage.attribute(value, lesson)
+        return result
 
     def shutdown(self) -> None:
         self.stopping.set()
@@ -105,3 +116,4 @@ class Service:
         self._fail_interrupted_jobs()  # whatever a job thread did not end in time
         PROCESSES.track_in(None)
         self.store.close()
+        self.usage.close()

@@ -38,6 +38,11 @@ class ServiceConfig:
         return self.state_dir / "sagemaker.sqlite"
 
     @property
+    def usage_database(self) -> Path:
+        """The cost ledger: what the work in this folder would have cost on AWS."""
+        return self.state_dir / "usage.sqlite"
+
+    @property
     def work_dir(self) -> Path:
         return self.state_dir / "work"
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, parse_qsl, unquote
 from a2wsgi import WSGIMiddleware
 from moto.server import DomainDispatcherApplication, create_backend_app
 
+from helpers.local.api.costs import usage_report
 from helpers.local.aws.logs import api as logs_api
 from helpers.local.aws.metrics import api as metrics_api
 from helpers.local.containers.process_ledger import process_start_time
@@ -51,6 +52,10 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
+# botocore puts AWS_SDK_UA_APP_ID (``helpers.connect()`` sets one per lesson) in every User-Agent.
+_APP_ID = re.compile(r"(?:^|\s)app/([A-Za-z0-9!#$%&'*+\-.^_`|~]{1,50})(?:\s|$)")
+# The service's own routes (what the work would cost on AWS), signed like any SageMaker request.
+USAGE_PATH = "/_local/usage"
 
 
 # The largest valid SageMaker request (100 hyperparameters of 2,500 characters, 50 tags, a 1 MB
@@ -130,7 +135,12 @@ class Gateway:
 
         # Dispatch on what the signature covers: the signed service, then its signed target.
         if signed.service == "sagemaker" and target.startswith("SageMaker."):
-            await self._control_plane(target.split(".", 1)[1], body, send)
+            await self._control_plane(target.split(".", 1)[1], body, send, lesson_of(headers))
+        elif signed.service == "sagemaker" and method == "GET" and path == USAGE_PATH:
+            lesson = dict(parse_qsl(request.query)).get("lesson") or None
+            answer = partial(usage_report, self.service, lesson)
+            report = await asyncio.get_running_loop().run_in_executor(self.executor, answer)
+            await _respond(send, 200, json.dumps(report).encode(), "application/json")
         elif signed.service == "sagemaker" and invoke:
             await self._invoke(unquote(invoke.group(1)), headers, body, send)
         elif signed.service == "logs" and target.startswith(logs_api.TARGET_PREFIX):
@@ -162,11 +172,14 @@ class Gateway:
             headers["smithy-protocol"] = "rpc-v2-cbor"
         await _respond(send, status, payload, metrics_api.content_type(codec), headers)
 
-    async def _control_plane(self, operation: str, body: bytes, send: Send) -> None:
+    async def _control_plane(
+        self, operation: str, body: bytes, send: Send, lesson: str | None = None
+    ) -> None:
         try:
             params = _parse_json(body)
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self.executor, self.service.handle, operation, params)
+            handle = partial(self.service.handle, operation, params, lesson)
+            result = await loop.run_in_executor(self.executor, handle)
             status, payload = 200, protocol.json_body(result)
         except ServiceError as error:
             status, payload = error.status, protocol.error_body(error)
@@ -211,6 +224,12 @@ class Gateway:
                 await asyncio.get_running_loop().run_in_executor(None, self.service.shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def lesson_of(headers: dict[str, str]) -> str | None:
+    """The ``app/<id>`` of the request's User-Agent: which lesson (client session) sent it."""
+    match = _APP_ID.search(headers.get("user-agent", ""))
+    return match.group(1) if match else None
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from helpers.local.core.errors import JobFailure
 from helpers.local.core.paths import UnsafePath, child, remove_tree
+from helpers.local.hosting.billing import EndpointMeter
 from helpers.local.hosting.fleet import Fleet, FleetError
 from helpers.local.hosting.router import Router
 
@@ -23,6 +24,7 @@ log = logging.getLogger("helpers.local.hosting")
 ENDPOINT = "Endpoint"
 DRAIN_TIMEOUT_SECONDS = 65  # a little over the model time limit
 MONITOR_INTERVAL_SECONDS = 0.5
+IDLE_CHECK_SECONDS = 5.0  # how often the monitor looks for idle endpoints
 
 
 def variant_summaries(
@@ -58,6 +60,7 @@ class EndpointManager:
         self.store = service.store
         self.router = router
         self.root: Path = service.config.work_dir / "endpoints"
+        self.meter = EndpointMeter(service.usage, service.region)  # the endpoints' cost on AWS
         self._locks: dict[str, threading.Lock] = {}
         self._monitor = threading.Thread(target=self._watch, name="endpoint-monitor", daemon=True)
         self._monitor.start()
@@ -74,7 +77,10 @@ class EndpointManager:
             if fields.get("EndpointStatus") == "InService" and "FailureReason" not in fields:
                 doc.pop("FailureReason", None)
 
-        self.store.update(ENDPOINT, endpoint, change)
+        doc = self.store.update(ENDPOINT, endpoint, change)
+        if doc is not None and "EndpointStatus" in fields:
+            record = self.store.get_record(ENDPOINT, endpoint)
+            self.meter.reconcile(doc, record["EndpointConfig"] if record else None)
 
     def _build(
         self,
@@ -204,10 +210,17 @@ class EndpointManager:
                 finished = self.router.deactivate(endpoint)
                 for fleet in {id(f): f for f in (serving, finished) if f is not None}.values():
                     self._drain_and_stop(fleet)
-                self.store.delete(ENDPOINT, endpoint)  # and its record
+                self._forget(endpoint)
                 self._remove_files(endpoint)
 
         self.service.runs.background(f"delete-endpoint-{endpoint}", work)
+
+    def _forget(self, endpoint: str) -> None:
+        """Delete the endpoint and its record; its billing ends."""
+        doc = self.store.get(ENDPOINT, endpoint)
+        if doc is not None:
+            self.meter.deleted(doc["EndpointArn"])
+        self.store.delete(ENDPOINT, endpoint)  # and its record
 
     def _remove_files(self, endpoint: str) -> None:
         remove_tree(child(self.root, endpoint), self.root)
@@ -227,7 +240,7 @@ class EndpointManager:
             endpoint, status = doc["EndpointName"], doc["EndpointStatus"]
             deployment = self.store.get_record(ENDPOINT, endpoint)
             if status == "Deleting":
-                self.store.delete(ENDPOINT, endpoint)  # and its record
+                self._forget(endpoint)
                 self._remove_files(endpoint)
             elif deployment is None:
                 if status in ("Creating", "Updating"):
@@ -267,7 +280,11 @@ class EndpointManager:
         self.service.runs.background(f"restore-endpoint-{endpoint}", work)
 
     def _watch(self) -> None:
+        next_idle_check = time.monotonic() + IDLE_CHECK_SECONDS
         while not self.service.stopping.wait(MONITOR_INTERVAL_SECONDS):
+            if time.monotonic() >= next_idle_check:
+                next_idle_check = time.monotonic() + IDLE_CHECK_SECONDS
+                self._warn_idle()
             for endpoint, fleet in list(self.router.fleets.items()):
                 lock = self._lock(endpoint)
                 if not lock.acquire(blocking=False):
@@ -281,6 +298,12 @@ class EndpointManager:
                             )
                 finally:
                     lock.release()
+
+    def _warn_idle(self) -> None:
+        for doc in self.store.list(ENDPOINT):
+            if doc["EndpointStatus"] == "InService":
+                endpoint = doc["EndpointName"]
+                self.meter.warn_idle(endpoint, doc["EndpointArn"], self.router.last_invoked.get(endpoint))
 
     def shutdown(self) -> None:
         for endpoint in list(self.router.fleets):

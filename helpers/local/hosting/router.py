@@ -28,6 +28,7 @@ class Router:
         self.region = region
         self.fleets: dict[str, Fleet] = {}
         self.models = ModelSession()
+        self.last_invoked: dict[str, float] = {}  # endpoint -> time of its last InvokeEndpoint
 
     def activate(self, endpoint: str, fleet: Fleet) -> Fleet | None:
         """Route the endpoint to ``fleet`` from now on; returns the fleet it replaced."""
@@ -48,6 +49,7 @@ class Router:
         fleet = self.fleets.get(endpoint)
         if fleet is None:
             raise EndpointNotFound(endpoint)
+        self.last_invoked[endpoint] = time.time()  # an endpoint that serves is not idle
         target = headers.get("x-amzn-sagemaker-target-variant")
         if target:
             variant = fleet.variants.get(target)

@@ -35,10 +35,19 @@ class Run(Protocol):
     def stop(self, reason: str | None = None) -> None: ...
 
 
+class Meter(Protocol):
+    """Told when a job run starts and ends (the cost ledger)."""
+
+    def started(self, kind: str, name: str) -> None: ...
+
+    def ended(self, kind: str, name: str) -> None: ...
+
+
 class RunRegistry:
     """Job runs by (kind, name), and the threads that carry them and other background work."""
 
-    def __init__(self) -> None:
+    def __init__(self, meter: Meter | None = None) -> None:
+        self.meter = meter
         self._runs: dict[tuple[str, str], Run] = {}
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -63,8 +72,12 @@ class RunRegistry:
 
         def carry() -> None:
             try:
+                if self.meter is not None:
+                    self.meter.started(kind, name)
                 run.run()
             finally:
+                if self.meter is not None:
+                    self.meter.ended(kind, name)
                 self._forget(key, run)
 
         self.background(f"{kind}-{name}", carry)
