@@ -171,7 +171,8 @@ class NotebookInstanceManager:
             except ServiceStopping:
                 return  # the service is going down: the instance stays Pending and comes back with it
             except (CloneFailed, LifecycleScriptFailed, JupyterServerError) as exc:
-                self._fail(name, str(exc))
+                if not self.service.stopping.is_set():  # else its process was stopped with the service
+                    self._fail(name, str(exc))
             except Exception as exc:  # a bug: the instance must not stay Pending for ever
                 log.exception("notebook instance %s could not start", name)
                 self._fail(name, f"InternalServerError: the notebook instance could not start: {exc!r}")
