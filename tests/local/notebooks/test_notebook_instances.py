@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.local.core.config import ROLE_ARN
-from tests.service_helpers import unique
+from tests.service_helpers import unique, wait_until
 
 FAST = {"Delay": 0.2, "MaxAttempts": 600}
 ON_CREATE = "echo created >> on-create.txt\n"
@@ -174,9 +174,34 @@ def test_files_survive_stop_and_start_and_onstart_runs_again(sm, instance):
     assert read_text(again, "on-start.txt") == "started\nstarted\n"
 
 
-def test_a_stopped_instance_is_deleted_with_its_volume(sm, service, instance):
+def test_a_server_shut_down_from_jupyterlab_is_started_again(sm, instance):
+    url = sm.create_presigned_notebook_instance_url(NotebookInstanceName=instance)["AuthorizedUrl"]
+    assert jupyter(url, "/api/shutdown", "POST")[0] == 200  # JupyterLab's File > Shut Down
+
+    def answers_again() -> bool:
+        again = sm.create_presigned_notebook_instance_url(NotebookInstanceName=instance)["AuthorizedUrl"]
+        return again != url and jupyter(again, "/api/status")[0] == 200
+
+    wait_until(answers_again, "the instance's Jupyter server answers again", timeout=120)
+    assert (
+        sm.describe_notebook_instance(NotebookInstanceName=instance)["NotebookInstanceStatus"] == "InService"
+    )
+
+
+def test_a_stopped_instance_can_be_updated(sm, instance):
+    with pytest.raises(ClientError, match="stop it first"):
+        sm.update_notebook_instance(NotebookInstanceName=instance, InstanceType="ml.t3.large")
     sm.stop_notebook_instance(NotebookInstanceName=instance)
     wait(sm, "notebook_instance_stopped", instance)
+    sm.update_notebook_instance(
+        NotebookInstanceName=instance, InstanceType="ml.t3.large", DisassociateLifecycleConfig=True
+    )
+    desc = sm.describe_notebook_instance(NotebookInstanceName=instance)
+    assert desc["InstanceType"] == "ml.t3.large" and desc["NotebookInstanceStatus"] == "Stopped"
+    assert "NotebookInstanceLifecycleConfigName" not in desc
+
+
+def test_a_stopped_instance_is_deleted_with_its_volume(sm, service, instance):
     sm.delete_notebook_instance(NotebookInstanceName=instance)
     wait(sm, "notebook_instance_deleted", instance)
     with pytest.raises(ClientError, match="does not exist"):
