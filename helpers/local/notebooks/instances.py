@@ -25,7 +25,7 @@ from helpers.local.core.config import client_environment
 from helpers.local.core.paths import child, remove_tree
 from helpers.local.notebooks.jupyter import JupyterServer, JupyterServerError
 from helpers.local.notebooks.lifecycle_scripts import LOG_GROUP, LifecycleScriptFailed, run_hook
-from helpers.local.notebooks.repositories import CloneFailed, clone
+from helpers.local.notebooks.repositories import CloneFailed, clone, resolve
 
 log = logging.getLogger("helpers.local.notebooks")
 NOTEBOOK_INSTANCE = "NotebookInstance"
@@ -191,7 +191,8 @@ class NotebookInstanceManager:
                 remove_tree(volume, self.root)
             volume.mkdir(parents=True)
             for repository in _repositories(doc):
-                clone(repository, volume)
+                url, branch = resolve(self.store, repository)
+                clone(url, volume, branch)
             if config is not None:
                 self._run_hook(doc, config, "OnCreate", volume, settings)
             self.store.update_record(NOTEBOOK_INSTANCE, name, lambda r: r.update(Created=True))

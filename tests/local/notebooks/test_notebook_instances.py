@@ -82,13 +82,27 @@ def instance(sm, tmp_path_factory):
         OnCreate=[{"Content": b64(ON_CREATE)}],
         OnStart=[{"Content": b64(ON_START)}],
     )
-    repository = git_repository(tmp_path_factory.mktemp("repositories"))
+    folder = tmp_path_factory.mktemp("repositories")
+    repository = git_repository(folder)
+    # A second repository by name, as a code repository resource, cloned at a branch of its own.
+    extras = git_repository(folder, "course-extras")
+    subprocess.run(["git", "-C", str(extras), "checkout", "-qb", "solutions"], check=True)
+    (extras / "solution.py").write_text("answer = 42\n")
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "-C", str(extras), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(extras), *identity, "commit", "-qm", "solutions"], check=True)
+    subprocess.run(["git", "-C", str(extras), "checkout", "-q", "-"], check=True)
+    extras_name = unique("extras")
+    sm.create_code_repository(
+        CodeRepositoryName=extras_name, GitConfig={"RepositoryUrl": str(extras), "Branch": "solutions"}
+    )
     sm.create_notebook_instance(
         NotebookInstanceName=name,
         InstanceType="ml.t3.medium",
         RoleArn=ROLE_ARN,
         LifecycleConfigName=config,
         DefaultCodeRepository=str(repository),
+        AdditionalCodeRepositories=[extras_name],
         Tags=[{"Key": "course", "Value": "notebook-instances"}],
     )
     assert sm.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"] == "Pending"
@@ -118,6 +132,7 @@ def test_in_service_instance_serves_jupyterlab_on_its_volume(sm, instance):
     listing = contents(url)
     assert listing["course-code"] == "directory"
     assert "README.md" in contents(url, "course-code")
+    assert read_text(url, "course-extras/solution.py") == "answer = 42\n"  # the code repository's branch
     # OnCreate ran once and OnStart once, both in the volume, before the server answered.
     assert read_text(url, "on-create.txt") == "created\n"
     assert read_text(url, "on-start.txt") == "started\n"
@@ -336,4 +351,32 @@ def test_lifecycle_configurations_describe_list_update_delete(sm):
             InstanceType="ml.t3.medium",
             RoleArn=ROLE_ARN,
             LifecycleConfigName=name,
+        )
+
+
+def test_code_repositories_by_name(sm):
+    name = unique("repo")
+    url = "https://github.com/example/course.git"
+    arn = sm.create_code_repository(CodeRepositoryName=name, GitConfig={"RepositoryUrl": url})[
+        "CodeRepositoryArn"
+    ]
+    assert arn.endswith(f":code-repository/{name}")
+    assert sm.describe_code_repository(CodeRepositoryName=name)["GitConfig"] == {"RepositoryUrl": url}
+    listed = sm.list_code_repositories(NameContains=name)["CodeRepositorySummaryList"]
+    assert [r["CodeRepositoryName"] for r in listed] == [name]
+    with pytest.raises(ClientError, match="Secrets Manager"):
+        sm.create_code_repository(
+            CodeRepositoryName=unique("secret"),
+            GitConfig={
+                "RepositoryUrl": url,
+                "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:git-abc",
+            },
+        )
+    sm.delete_code_repository(CodeRepositoryName=name)
+    with pytest.raises(ClientError, match="create it"):
+        sm.create_notebook_instance(
+            NotebookInstanceName=unique("nb"),
+            InstanceType="ml.t3.medium",
+            RoleArn=ROLE_ARN,
+            DefaultCodeRepository=name,
         )
