@@ -6,6 +6,7 @@ from __future__ import annotations
 def load_all() -> None:
     # Importing the modules registers their operations.
     from helpers.local.api import (  # noqa: F401
+        code_repositories,
         hosting,
         models,
         monitoring,

@@ -12,7 +12,7 @@ from helpers.local.aws.roles import role_problem
 from helpers.local.core.errors import ValidationException
 from helpers.local.jobs import quotas
 from helpers.local.notebooks.instances import LIFECYCLE_CONFIG, NOTEBOOK_INSTANCE, STATUS
-from helpers.local.notebooks.repositories import folder_name
+from helpers.local.notebooks.repositories import CODE_REPOSITORY, folder_name, is_repository_name
 
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 DEFAULT_VOLUME_SIZE_IN_GB = 5
@@ -64,10 +64,16 @@ def _check_lifecycle_config(service, name: str | None) -> None:
         )
 
 
-def _check_repositories(params: dict[str, Any]) -> None:
+def _check_repositories(service, params: dict[str, Any]) -> None:
     repositories = ([params["DefaultCodeRepository"]] if params.get("DefaultCodeRepository") else []) + list(
         params.get("AdditionalCodeRepositories") or []
     )
+    for repository in repositories:
+        if is_repository_name(repository) and service.store.get(CODE_REPOSITORY, repository) is None:
+            raise ValidationException(
+                f"Code repository {service.arn('code-repository', repository)} does not exist: create it "
+                "(CreateCodeRepository) or give the repository's URL."
+            )
     names = [folder_name(r) for r in repositories]
     if len(set(names)) != len(names):
         raise ValidationException(
@@ -81,7 +87,7 @@ def create_notebook_instance(service, params: dict[str, Any]) -> dict[str, Any]:
     name = params["NotebookInstanceName"]
     _check_role(params["RoleArn"])
     _check_lifecycle_config(service, params.get("LifecycleConfigName"))
-    _check_repositories(params)
+    _check_repositories(service, params)
     arn = instance_arn(service, name)
     now = time.time()
     doc: dict[str, Any] = {
@@ -185,7 +191,7 @@ def update_notebook_instance(service, params: dict[str, Any]) -> dict[str, Any]:
         _check_role(params["RoleArn"])
     _check_lifecycle_config(service, params.get("LifecycleConfigName"))
     merged = {**doc, **pick(params, "DefaultCodeRepository", "AdditionalCodeRepositories")}
-    _check_repositories(merged)
+    _check_repositories(service, merged)
 
     def change(d: dict[str, Any]) -> None:
         d.update(pick(params, *ECHOED, "VolumeSizeInGB", "RootAccess", "PlatformIdentifier"))

@@ -32,8 +32,10 @@ MAX_ECHOED_CHARACTERS = 256
 MAX_LISTED_PROBLEMS = 100
 # Shapes whose pattern the local service widens: a notebook instance's repository may also be an
 # ssh or file URL or a local path to a git repository (AWS takes https URLs and repository names).
+_GIT_URL = r"(https://|ssh://|file://|git@|/|\./|~/).+"
 WIDER_PATTERNS = {
-    "CodeRepositoryNameOrUrl": r"(https://|ssh://|file://|git@|/|\./|~/).+|[a-zA-Z0-9](-*[a-zA-Z0-9])*"
+    "CodeRepositoryNameOrUrl": _GIT_URL + r"|[a-zA-Z0-9](-*[a-zA-Z0-9])*",
+    "GitConfigUrl": _GIT_URL,
 }
 # JSON integers must fit the Java types the API declares.
 _INTEGER_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}

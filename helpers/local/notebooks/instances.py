@@ -25,14 +25,13 @@ from helpers.local.core.config import client_environment
 from helpers.local.core.paths import child, remove_tree
 from helpers.local.notebooks.jupyter import JupyterServer, JupyterServerError
 from helpers.local.notebooks.lifecycle_scripts import LOG_GROUP, LifecycleScriptFailed, run_hook
-from helpers.local.notebooks.repositories import CloneFailed, clone
+from helpers.local.notebooks.repositories import CloneFailed, clone, resolve
 
 log = logging.getLogger("helpers.local.notebooks")
 NOTEBOOK_INSTANCE = "NotebookInstance"
 LIFECYCLE_CONFIG = "NotebookInstanceLifecycleConfig"
 STATUS = "NotebookInstanceStatus"
-# Statuses in which an instance holds its ML instance (and counts against the quotas).
-RUNNING = ("Pending", "InService", "Stopping", "Updating")
+MONITOR_INTERVAL_SECONDS = 1.0
 INTERRUPTED_CREATE = (
     "InternalServerError: the local service stopped while the notebook instance was being created; "
     "delete it and create it again."
@@ -50,6 +49,8 @@ class NotebookInstanceManager:
         self._servers: dict[str, JupyterServer] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._monitor = threading.Thread(target=self._watch, name="notebook-instance-monitor", daemon=True)
+        self._monitor.start()
 
     # -- folders ---------------------------------------------------------------------------------
 
@@ -171,7 +172,8 @@ class NotebookInstanceManager:
             except ServiceStopping:
                 return  # the service is going down: the instance stays Pending and comes back with it
             except (CloneFailed, LifecycleScriptFailed, JupyterServerError) as exc:
-                self._fail(name, str(exc))
+                if not self.service.stopping.is_set():  # else its process was stopped with the service
+                    self._fail(name, str(exc))
             except Exception as exc:  # a bug: the instance must not stay Pending for ever
                 log.exception("notebook instance %s could not start", name)
                 self._fail(name, f"InternalServerError: the notebook instance could not start: {exc!r}")
@@ -189,21 +191,65 @@ class NotebookInstanceManager:
                 remove_tree(volume, self.root)
             volume.mkdir(parents=True)
             for repository in _repositories(doc):
-                clone(repository, volume)
+                url, branch = resolve(self.store, repository)
+                clone(url, volume, branch)
             if config is not None:
                 self._run_hook(doc, config, "OnCreate", volume, settings)
             self.store.update_record(NOTEBOOK_INSTANCE, name, lambda r: r.update(Created=True))
         if config is not None and run_on_start:
             self._run_hook(doc, config, "OnStart", volume, settings)
+        self._enter_in_service(name, self._serve(name))
+
+    def _serve(self, name: str) -> JupyterServer:
+        """A Jupyter server on the instance's volume, answering; its output in ``<name>/jupyter.log``."""
         sink = LogSink(self.region, LOG_GROUP, f"{name}/jupyter.log")
-        server = JupyterServer(volume, settings, self._environment(), sink.write)
+        server = JupyterServer(
+            self.volume(name), self.folder(name) / "jupyter", self._environment(), sink.write
+        )
         try:
             server.wait_until_ready()
-        except JupyterServerError:
-            sink.close()
-            raise
-        if not self._enter_in_service(name, server):
-            sink.close()
+        finally:
+            sink.flush()
+        return server
+
+    # -- a server that stops on its own (File > Shut Down in JupyterLab, a crash) -----------------
+
+    def _watch(self) -> None:
+        while not self.service.stopping.wait(MONITOR_INTERVAL_SECONDS):
+            with self._guard:
+                servers = dict(self._servers)
+            for name, server in servers.items():
+                if server.running:
+                    continue
+                lock = self._lock(name)
+                if not lock.acquire(blocking=False):
+                    continue  # a Stop is under way: it owns the server
+                try:
+                    self._replace_server(name, server)
+                finally:
+                    lock.release()
+
+    def _replace_server(self, name: str, dead: JupyterServer) -> None:
+        """Start the instance's Jupyter server again, as SageMaker restarts it on the instance."""
+        dead.stop()  # reaped, out of the ledger
+        with self._guard:
+            if self._servers.get(name) is not dead:
+                return
+        log.warning("Notebook instance %s: its Jupyter server stopped; starting it again", name)
+        try:
+            server = self._serve(name)
+        except (JupyterServerError, ServiceStopping) as exc:
+            if not self.service.stopping.is_set():
+                reason = (
+                    f"The notebook instance's Jupyter server stopped and could not be started again: {exc}"
+                )
+                self._leave_in_service(name, "Failed", reason)
+            return
+        with self._guard:
+            if self._servers.get(name) is dead:
+                self._servers[name] = server
+                return
+        server.stop()  # the instance was stopped meanwhile
 
     def _lifecycle_config(self, doc: dict[str, Any]) -> dict[str, Any] | None:
         name = doc.get("NotebookInstanceLifecycleConfigName")

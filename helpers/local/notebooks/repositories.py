@@ -8,12 +8,36 @@ SageMaker clones each repository of the instance into ``/home/ec2-user/SageMaker
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from helpers.local.core.paths import UnsafePath, child
 from helpers.local.notebooks.commands import run_command
 
 CLONE_TIMEOUT_SECONDS = 300
+CODE_REPOSITORY = "CodeRepository"
+# A repository given by name (a code repository resource) rather than by URL or path.
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
+
+
+def is_repository_name(repository: str) -> bool:
+    return _NAME.fullmatch(repository) is not None
+
+
+def resolve(store, repository: str) -> tuple[str, str | None]:
+    """The URL (and branch) to clone for ``repository``: a URL or path as it is, a name as its resource says.
+
+    Raises CloneFailed for a name no code repository has.
+    """
+    if not is_repository_name(repository):
+        return repository, None
+    resource = store.get(CODE_REPOSITORY, repository)
+    if resource is None:
+        raise CloneFailed(
+            f"Cannot clone the code repository '{repository}': no code repository of that name exists "
+            "(CreateCodeRepository)."
+        )
+    return resource["GitConfig"]["RepositoryUrl"], resource["GitConfig"].get("Branch")
 
 
 class CloneFailed(Exception):
@@ -26,8 +50,8 @@ def folder_name(repository: str) -> str:
     return last.removesuffix(".git")
 
 
-def clone(repository: str, volume: Path) -> Path:
-    """``git clone repository`` into the volume; raises CloneFailed with git's own words."""
+def clone(repository: str, volume: Path, branch: str | None = None) -> Path:
+    """``git clone repository`` (at ``branch``) into the volume; raises CloneFailed with git's own words."""
     try:
         target = child(volume, folder_name(repository))
     except UnsafePath as exc:
@@ -40,7 +64,18 @@ def clone(repository: str, volume: Path) -> Path:
     # No prompt for a password: a repository that needs credentials fails instead of hanging.
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
     outcome = run_command(
-        ["git", "clone", "--quiet", "--", os.path.expanduser(repository), str(target)], volume, env, CLONE_TIMEOUT_SECONDS
+        [
+            "git",
+            "clone",
+            "--quiet",
+            *(["--branch", branch] if branch else []),
+            "--",
+            os.path.expanduser(repository),
+            str(target),
+        ],  # fmt: skip
+        volume,
+        env,
+        CLONE_TIMEOUT_SECONDS,
     )
     if outcome.code is None:
         raise CloneFailed(
