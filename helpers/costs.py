@@ -38,7 +38,11 @@ def print_lesson_cost(session: Any) -> float:
     from helpers.connection import LocalServiceSession
 
     if isinstance(session, LocalServiceSession):
-        rows, region, notes = _local_rows(session)
+        try:
+            rows, region, notes = _local_rows(session)
+        except OSError as exc:  # the service is gone: say so rather than print a made-up total
+            print(f"(The local service could not be asked for this lesson's cost: {exc})")
+            return 0.0
     else:
         rows, region, notes = _aws_rows(session)
     total = sum(row["cost"] for row in rows if row["cost"] is not None)

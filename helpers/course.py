@@ -2,8 +2,10 @@
 
 ``python -m helpers.course`` executes the notebooks with papermill into ``build/`` (executed
 ``.ipynb`` and HTML), several at once against one local service, longest first, and prints one
-line per notebook as it ends: status, wall time, its key result and, for the IMDB lessons, which
-data set it used; then the total wall time and the pass count. ``--in-place`` stores the outputs
+line per notebook as it ends: status, wall time, its key result, for the IMDB lessons which data
+set it used, and what it would have cost on AWS (the line ``helpers.print_lesson_cost`` prints);
+then the total cost, the total wall time and the pass count, and finally whether anything was left
+running in the service (a loud warning and a non-zero exit if so). ``--in-place`` stores the outputs
 back into the notebooks themselves (what gets committed).
 """
 
@@ -37,6 +39,8 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enable
 # lesson uses. Without the module jsonschema skips those two formats, as it does by design.
 SKIP_IRI_PARSERS = "__import__('sys').modules.setdefault('rfc3987_syntax', None)"
 TIMINGS_FILE = "course-timings.json"
+# What helpers.print_lesson_cost prints last (see helpers/costs.py).
+COST_LINE = re.compile(r"^This lesson would have cost about \$(\d+(?:\.\d+)?) on AWS", re.MULTILINE)
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Outcome:
     result: str
     data_set: str = ""  # IMDB lessons: which reviews load_imdb used
     error: str = ""
+    cost: float | None = None  # USD on AWS, from the lesson's "This lesson would have cost" line
 
 
 def notebooks(root: Path = ROOT, pattern: str | None = None) -> list[Path]:
@@ -87,6 +92,17 @@ def data_set_used(executed) -> str:
     return "bundled fallback corpus"
 
 
+def lesson_cost(executed) -> float | None:
+    """The would-be AWS cost the notebook printed last (``helpers.print_lesson_cost``); None if none."""
+    amounts = [
+        float(m.group(1))
+        for cell in executed.cells
+        for o in cell.get("outputs", [])
+        for m in COST_LINE.finditer(_text(o))
+    ]
+    return amounts[-1] if amounts else None
+
+
 def _text(output) -> str:
     text = output.get("text") or output.get("data", {}).get("text/plain", "")
     return text if isinstance(text, str) else "".join(text)
@@ -121,7 +137,9 @@ def run_notebook(path: Path, output: Path, parameters: dict | None = None) -> Ou
         return Outcome(path, ok, seconds, "-", error=error)
     coalesce_streams(output)
     executed = nbformat.read(output, as_version=4)
-    return Outcome(path, ok, seconds, key_result(executed), data_set_used(executed), error)
+    return Outcome(
+        path, ok, seconds, key_result(executed), data_set_used(executed), error, lesson_cost(executed)
+    )
 
 
 def coalesce_streams(path: Path) -> None:
@@ -283,7 +301,45 @@ def format_outcome(outcome: Outcome) -> str:
     line = f"{status} {outcome.seconds:6.1f} s  {_key(outcome.notebook)}: {outcome.result}"
     if outcome.data_set:
         line += f"  [IMDB data: {outcome.data_set}]"
+    line += f"  cost: ${outcome.cost:.4f}" if outcome.cost is not None else "  cost: —"
     return line + (f"\n     {outcome.error}" if outcome.error else "")
+
+
+def cost_summary(outcomes: list[Outcome]) -> str:
+    costed = [o.cost for o in outcomes if o.cost is not None]
+    return (
+        f"Would-be AWS cost: about ${sum(costed):.4f} on-demand "
+        f"({len(costed)} of {len(outcomes)} notebooks printed their cost)"
+    )
+
+
+def left_running_lines(report: dict) -> list[str]:
+    """``nothing left running``, or a loud warning naming each resource still billed on AWS."""
+    running = [row for row in report["usage"] if row["running"]]
+    if not running and not report["starting"]:
+        return ["nothing left running"]
+    lines = ["", "!" * 78, "WARNING: still running after the course; on AWS these would go on costing:"]
+    for row in running:
+        name = row["name"] + (f" ({row['variant']})" if row.get("variant") else "")
+        hourly = f"${row['hourly']:.3f}/h" if row["hourly"] is not None else row["noPrice"]
+        lines.append(f"  {row['kind']} {name}: {row['instanceType']} x {row['instanceCount']}, {hourly}")
+    for item in report["starting"]:
+        lines.append(f"  {item['kind']} {item['name']}: {item['status']}")
+    lines += ["Delete them (the lessons' clean-up cells), or run their clean-up now.", "!" * 78]
+    return lines
+
+
+def report_left_running(config) -> bool:
+    """Print what the service still runs; True if anything is."""
+    from helpers.local import control
+
+    try:
+        lines = left_running_lines(control.usage(config))
+    except OSError as exc:
+        lines = [f"WARNING: could not ask the service what is still running: {exc}"]
+    for line in lines:
+        print(line)
+    return lines != ["nothing left running"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,16 +369,19 @@ def main(argv: list[str] | None = None) -> int:
     control.start_current(config)  # once, before any kernel: no notebook waits for it
     paths = notebooks(pattern=args.only)
     print(f"Running {len(paths)} notebooks, {jobs} at a time, against the local service at {config.url}")
+    left_running = False
     try:
         outcomes = run_course(paths, Path(args.build_dir), jobs, args.in_place)
+        passed = sum(o.ok for o in outcomes)
+        if not args.in_place and outcomes:
+            print(f"Executed notebooks and HTML are in {args.build_dir}/")
+        print(cost_summary(outcomes))
+        print(f"{passed} of {len(outcomes)} notebooks passed in {time.time() - started:.1f} s")
+        left_running = report_left_running(config)
     finally:
         if not already_running:
             control.stop(config)
-    passed = sum(o.ok for o in outcomes)
-    if not args.in_place and outcomes:
-        print(f"Executed notebooks and HTML are in {args.build_dir}/")
-    print(f"{passed} of {len(outcomes)} notebooks passed in {time.time() - started:.1f} s")
-    return 0 if outcomes and passed == len(outcomes) else 1
+    return 0 if outcomes and passed == len(outcomes) and not left_running else 1
 
 
 if __name__ == "__main__":

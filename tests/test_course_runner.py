@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.course import format_outcome, name_clashes, next_runnable, notebooks, run_course
+from helpers.course import cost_summary, format_outcome, name_clashes, next_runnable, notebooks, run_course
 from tests.datasets.test_imdb_download import ARCHIVE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +60,8 @@ def course(tmp_path) -> tuple[list[Path], Path]:
         f"from helpers.datasets import imdb\ndata = imdb.load_imdb({str(reviews)!r})\n"
         "print('Test accuracy: 0.9')",
         "time.sleep(2)\n" + stamp.format(tmp_path / "full.json"),
+        "print('This lesson would have cost about $0.0213 on AWS'\n"
+        "      ' (on-demand, us-east-1, prices of 2026-08-11).')",
     )
     fallback = write_notebook(
         tmp_path / "Tutorial" / "Fallback.ipynb",
@@ -84,7 +86,13 @@ def test_runs_lessons_side_by_side_and_reports_each(course, capsys):
     printed = capsys.readouterr().out.splitlines()
     assert any(line.startswith("FAIL") and "Solutions/Failing.ipynb" in line for line in printed)
     assert any(
-        "Tutorial/Full.ipynb: Test accuracy: 0.9  [IMDB data: full review set]" in line for line in printed
+        "Tutorial/Full.ipynb: Test accuracy: 0.9  [IMDB data: full review set]  cost: $0.0213" in line
+        for line in printed
+    )
+    # A lesson that does not print its cost yet says so.
+    assert format_outcome(outcomes[fallback]).endswith("cost: —")
+    assert cost_summary(list(outcomes.values())) == (
+        "Would-be AWS cost: about $0.0213 on-demand (1 of 3 notebooks printed their cost)"
     )
     assert (build / "Tutorial" / "Full.html").exists() and (build / "Solutions" / "Failing.ipynb").exists()
     # The two lessons that name a job from the current second ran one after the other.

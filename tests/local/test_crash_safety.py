@@ -104,11 +104,17 @@ def test_killed_service_leaves_no_orphans_after_the_next_start(tmp_path):
         control.start(config)
         sm, s3 = _clients(config)
         assert set(orphans).isdisjoint(processes_in(config.state_dir))
-        _assert_interrupted(sm.describe_training_job(TrainingJobName="crash-long-job"))
+        interrupted = sm.describe_training_job(TrainingJobName="crash-long-job")
+        _assert_interrupted(interrupted)
         assert not (job_folder / "input" / "data").exists()  # the channel copies are gone
         # The endpoint comes back with a model server of its own.
         desc = wait_for(lambda: sm.describe_endpoint(EndpointName="crash-endpoint"), "EndpointStatus")
         assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
+        # The cost ledger kept it all: the interrupted job billed to its end, the endpoint billed on.
+        usage = control.usage(config)["usage"]
+        (job,) = [row for row in usage if row["name"] == "crash-long-job"]
+        assert not job["running"] and job["seconds"] == interrupted["BillableTimeInSeconds"]
+        assert [row["running"] for row in usage if row["name"] == "crash-endpoint"] == [True]
 
         sm.delete_endpoint(EndpointName="crash-endpoint")
         wait_until(lambda: not sm.list_endpoints()["Endpoints"], "the endpoint is deleted")

@@ -65,11 +65,17 @@ def usage_report(service, lesson: str | None = None) -> dict[str, Any]:
 
 
 def _starting(service) -> list[dict[str, Any]]:
-    """Work that runs but is not billed yet: endpoints being created, tuning jobs (billed per job)."""
+    """Work that runs but is not billed itself: endpoints and notebook instances starting, tuning jobs
+    (billed through their training jobs)."""
     starting = []
     for doc in service.store.list("Endpoint"):
         if doc["EndpointStatus"] == "Creating":
             starting.append({"name": doc["EndpointName"], "kind": "Endpoint", "status": "Creating"})
+    for doc in service.store.list("NotebookInstance"):
+        if doc.get("NotebookInstanceStatus") == "Pending":  # billed once InService
+            starting.append(
+                {"name": doc["NotebookInstanceName"], "kind": "NotebookInstance", "status": "Pending"}
+            )
     for doc in service.store.list("HyperParameterTuningJob"):
         if doc["HyperParameterTuningJobStatus"] in ("InProgress", "Stopping"):
             name = doc["HyperParameterTuningJobName"]

@@ -7,6 +7,10 @@ from InService until it is rescaled, updated or deleted. ``open_interval`` start
 ledger survives a restart and a crash of the service as the resources do, and outlives the
 resources themselves (a deleted endpoint still cost what it cost).
 
+Another kind of resource is metered with one call at each change of state, e.g. a notebook
+instance: ``open_interval(arn, name, "NotebookInstance", NOTEBOOK, instance_type, 1)`` when it is
+InService, ``close_intervals(arn)`` when it is Stopped or deleted.
+
 Each resource also records the lesson (client session) that created it, so one notebook can ask
 for its own bill while others use the same service. A training job a tuning job launched belongs
 to the tuning job's lesson (``parent_arn``).

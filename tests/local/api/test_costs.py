@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.config import Config
 
+from helpers.course import report_left_running
 from helpers.local import control
 from helpers.local.core.config import ServiceConfig, load_config
 from helpers.local.core.pricing import price_table
@@ -26,10 +27,12 @@ from tests.service_helpers import (
     model_from_job,
     regression_csv,
     session_for,
+    small_tuning_request,
     training_request,
     unique,
     wait_for,
     wait_training,
+    wait_tuning_job,
     wait_until,
 )
 
@@ -113,6 +116,28 @@ def test_an_instance_type_without_a_price_is_named_not_guessed(ledger_service, d
     assert "no price for ml.m4.xlarge in us-east-1" in _status(ledger_service)
 
 
+def test_a_tuning_job_costs_the_sum_of_its_training_jobs(ledger_service, data):
+    sm = _client(ledger_service, "sagemaker", "lesson-tune")
+    name = unique("tune")[:32]
+    sm.create_hyper_parameter_tuning_job(**small_tuning_request(name, data, "data", jobs=2))
+    tuning = wait_tuning_job(sm, name)
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed", tuning.get("FailureReason")
+
+    report = control.usage(ledger_service, lesson="lesson-tune")
+    price = price_table().hourly("ml.m5.large", ledger_service.region, "training")
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    billed = {
+        t["TrainingJobName"]: sm.describe_training_job(TrainingJobName=t["TrainingJobName"])[
+            "BillableTimeInSeconds"
+        ]
+        for t in trials["TrainingJobSummaries"]
+    }
+    assert len(billed) == 2
+    assert {row["name"] for row in report["usage"]} == set(billed)
+    assert {row["parentArn"] for row in report["usage"]} == {tuning["HyperParameterTuningJobArn"]}
+    assert report["total"] == pytest.approx(sum(billed.values()) * price / 3600)
+
+
 @pytest.fixture(scope="module")
 def endpoint(ledger_service, data) -> Iterator[tuple[str, str]]:
     """An InService endpoint on one ml.m5.large, created by lesson ``lesson-host``."""
@@ -159,7 +184,16 @@ def test_the_service_log_warns_once_per_idle_spell(ledger_service, endpoint):
     assert warnings() == 1
 
 
-def test_a_rescale_starts_a_new_interval_and_deletion_closes_it(ledger_service, endpoint):
+def test_the_course_runner_warns_of_an_endpoint_left_running(ledger_service, endpoint, capsys):
+    name, _ = endpoint
+    hourly = price_table().hourly("ml.m5.large", ledger_service.region, "inference")
+    assert report_left_running(ledger_service) is True
+    out = capsys.readouterr().out
+    assert "WARNING: still running after the course" in out
+    assert f"Endpoint {name} (A): ml.m5.large x 1, ${hourly:.3f}/h" in out
+
+
+def test_a_rescale_starts_a_new_interval_and_deletion_closes_it(ledger_service, endpoint, capsys):
     name, _ = endpoint
     sm = _client(ledger_service, "sagemaker", "lesson-host")
     sm.update_endpoint_weights_and_capacities(
@@ -186,6 +220,9 @@ def test_a_rescale_starts_a_new_interval_and_deletion_closes_it(ledger_service, 
             (row["ended"] - row["started"]) * row["instanceCount"] * price / 3600
         )
     assert name not in _status(ledger_service).split("Everything in this state folder")[0]
+    capsys.readouterr()
+    assert report_left_running(ledger_service) is False
+    assert capsys.readouterr().out == "nothing left running\n"
 
 
 def test_two_lessons_bills_do_not_mix(ledger_service, endpoint):
