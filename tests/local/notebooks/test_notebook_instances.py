@@ -387,3 +387,25 @@ def test_code_repositories_by_name(sm):
             RoleArn=ROLE_ARN,
             DefaultCodeRepository=name,
         )
+
+
+def test_starting_an_instance_checks_the_quota_again(sm, service):
+    name = unique("nb")
+    sm.create_notebook_instance(
+        NotebookInstanceName=name,
+        InstanceType="ml.t3.xlarge",
+        RoleArn=ROLE_ARN,
+        DefaultCodeRepository="/nowhere",
+    )
+    with pytest.raises(Exception, match="Failed"):
+        wait(sm, "notebook_instance_in_service", name)
+    quotas = service.state_dir / "quotas.json"
+    quotas.write_text(json.dumps({"ml.t3.xlarge for notebook instance usage": 0}))
+    try:
+        with pytest.raises(ClientError) as refused:
+            sm.start_notebook_instance(NotebookInstanceName=name)
+        assert refused.value.response["Error"]["Code"] == "ResourceLimitExceeded"
+        assert sm.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"] == "Failed"
+    finally:
+        quotas.unlink()
+    sm.delete_notebook_instance(NotebookInstanceName=name)
