@@ -22,7 +22,9 @@ from tests.service_helpers import unique, wait_until
 
 FAST = {"Delay": 0.2, "MaxAttempts": 600}
 ON_CREATE = "echo created >> on-create.txt\n"
-ON_START = "echo started >> on-start.txt\necho 'starting the instance'\n"
+ON_START = (
+    "echo started >> on-start.txt\necho \"$AWS_ENDPOINT_URL\" > endpoint.txt\necho 'starting the instance'\n"
+)
 
 
 def b64(script: str) -> str:
@@ -116,7 +118,7 @@ def instance(sm, tmp_path_factory):
         sm.delete_notebook_instance(NotebookInstanceName=name)
 
 
-def test_in_service_instance_serves_jupyterlab_on_its_volume(sm, instance):
+def test_in_service_instance_serves_jupyterlab_on_its_volume(sm, service, instance):
     desc = sm.describe_notebook_instance(NotebookInstanceName=instance)
     assert desc["NotebookInstanceStatus"] == "InService"
     assert desc["InstanceType"] == "ml.t3.medium" and desc["VolumeSizeInGB"] == 5
@@ -136,6 +138,8 @@ def test_in_service_instance_serves_jupyterlab_on_its_volume(sm, instance):
     # OnCreate ran once and OnStart once, both in the volume, before the server answered.
     assert read_text(url, "on-create.txt") == "created\n"
     assert read_text(url, "on-start.txt") == "started\n"
+    # What the execution role gives on AWS: the scripts and kernels reach this service.
+    assert read_text(url, "endpoint.txt") == f"{service.url}\n"
 
     listed = sm.list_notebook_instances(NameContains=instance, StatusEquals="InService")["NotebookInstances"]
     assert [item["NotebookInstanceName"] for item in listed] == [instance]
@@ -217,6 +221,9 @@ def test_a_stopped_instance_can_be_updated(sm, instance):
 
 
 def test_a_stopped_instance_is_deleted_with_its_volume(sm, service, instance):
+    if sm.describe_notebook_instance(NotebookInstanceName=instance)["NotebookInstanceStatus"] == "InService":
+        sm.stop_notebook_instance(NotebookInstanceName=instance)  # (when run without the tests before it)
+    wait(sm, "notebook_instance_stopped", instance)
     sm.delete_notebook_instance(NotebookInstanceName=instance)
     wait(sm, "notebook_instance_deleted", instance)
     with pytest.raises(ClientError, match="does not exist"):
@@ -380,3 +387,25 @@ def test_code_repositories_by_name(sm):
             RoleArn=ROLE_ARN,
             DefaultCodeRepository=name,
         )
+
+
+def test_starting_an_instance_checks_the_quota_again(sm, service):
+    name = unique("nb")
+    sm.create_notebook_instance(
+        NotebookInstanceName=name,
+        InstanceType="ml.t3.xlarge",
+        RoleArn=ROLE_ARN,
+        DefaultCodeRepository="/nowhere",
+    )
+    with pytest.raises(Exception, match="Failed"):
+        wait(sm, "notebook_instance_in_service", name)
+    quotas = service.state_dir / "quotas.json"
+    quotas.write_text(json.dumps({"ml.t3.xlarge for notebook instance usage": 0}))
+    try:
+        with pytest.raises(ClientError) as refused:
+            sm.start_notebook_instance(NotebookInstanceName=name)
+        assert refused.value.response["Error"]["Code"] == "ResourceLimitExceeded"
+        assert sm.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"] == "Failed"
+    finally:
+        quotas.unlink()
+    sm.delete_notebook_instance(NotebookInstanceName=name)
