@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = notebooks(ROOT)
 # What each notebook must print, and the range a correct run lands in.
 EXPECTED = {
+    "Getting Started - Notebook Instances": [
+        (r"OnCreate ran (\d+) time", 1, 1),
+        (r"OnStart ran (\d+) times", 2, 2),
+    ],
     "Boston Housing - XGBoost (Batch Transform)": [(r"Test MSE: ([\d.]+)", 5.0, 25.0)],
     "Boston Housing - XGBoost (Deploy)": [(r"Test MSE: ([\d.]+)", 5.0, 25.0)],
     "Boston Housing - XGBoost (Hyperparameter Tuning)": [

@@ -29,6 +29,7 @@ LAYERS = {
     "tuning": 3,
     "jobs": 4,
     "hosting": 4,
+    "notebooks": 4,
     "api": 5,
     "gateway": 6,
     "entry": 7,  # helpers.local itself, server, control, __main__

@@ -58,7 +58,8 @@ def list_page(
             docs = [d for d in docs if key in d and keep(d[key], bound)]
 
     sort_by = params.get("SortBy", default_sort)
-    sort_key = {"Name": name_key, "Status": status_key or name_key}.get(sort_by, "CreationTime")
+    sort_keys = {"Name": name_key, "Status": status_key or name_key, "LastModifiedTime": "LastModifiedTime"}
+    sort_key = sort_keys.get(sort_by, "CreationTime")
     docs = sorted(docs, key=lambda d: d.get(sort_key) or 0)
     if params.get("SortOrder", "Descending") == "Descending":
         docs.reverse()

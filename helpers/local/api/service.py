@@ -24,6 +24,7 @@ from helpers.local.hosting.router import Router
 from helpers.local.jobs.billing import JobMeter
 from helpers.local.jobs.lifecycle import INTERRUPTIBLE, fail_interrupted
 from helpers.local.jobs.runs import RunRegistry
+from helpers.local.notebooks.instances import NotebookInstanceManager
 from helpers.local.store.resources import Store
 from helpers.local.store.usage import UsageLedger
 
@@ -51,6 +52,8 @@ class Service:
         self.router = Router(self.region)
         self.endpoints = EndpointManager(self, self.router)
         self.endpoints.restore()
+        self.notebook_instances = NotebookInstanceManager(self)
+        self.notebook_instances.restore()
 
     def _fail_interrupted_jobs(self) -> None:
         """End every job still running as Failed: its processes are gone, it cannot finish any more.
@@ -107,6 +110,7 @@ class Service:
         for hook in self.on_shutdown:
             hook()
         self.endpoints.shutdown()
+        self.notebook_instances.shutdown()
         PROCESSES.stop_all()
         self.runs.join(timeout=5)
         self._fail_interrupted_jobs()  # whatever a job thread did not end in time

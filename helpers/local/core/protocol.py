@@ -30,6 +30,13 @@ from helpers.local.core.errors import (
 MAX_ECHOED_CHARACTERS = 256
 # Problems listed in one message; the count in front still says how many there are.
 MAX_LISTED_PROBLEMS = 100
+# Shapes whose pattern the local service widens: a notebook instance's repository may also be an
+# ssh or file URL or a local path to a git repository (AWS takes https URLs and repository names).
+_GIT_URL = r"(https://|ssh://|file://|git@|/|\./|~/).+"
+WIDER_PATTERNS = {
+    "CodeRepositoryNameOrUrl": _GIT_URL + r"|[a-zA-Z0-9](-*[a-zA-Z0-9])*",
+    "GitConfigUrl": _GIT_URL,
+}
 # JSON integers must fit the Java types the API declares.
 _INTEGER_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _EXPECTED = {
@@ -196,7 +203,7 @@ def _scalar_problems(shape: Shape, value: Any) -> list[str]:
     enum = metadata.get("enum")
     if enum and value not in enum:
         problems.append(f"Member must satisfy enum value set: [{', '.join(enum)}]")
-    pattern = metadata.get("pattern")
+    pattern = WIDER_PATTERNS.get(shape.name, metadata.get("pattern"))
     if pattern and not problems:
         compiled = _compiled(pattern)
         if compiled is not None and compiled.fullmatch(value) is None:

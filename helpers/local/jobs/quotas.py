@@ -18,7 +18,11 @@ from helpers.local.core.config import QUOTAS_FILE, quota_overrides
 from helpers.local.core.errors import ResourceLimitExceeded, ValidationException
 
 TRAINING_TOTAL = "Number of instances across all training jobs"
-DEFAULT_PER_INSTANCE_TYPE = {"training job": 8, "transform job": 4, "endpoint": 8}
+NOTEBOOK_USAGE = "notebook instance"
+DEFAULT_PER_INSTANCE_TYPE = {"training job": 8, "transform job": 4, "endpoint": 8, NOTEBOOK_USAGE: 2}
+# A new account may run no notebook instance with a GPU or other accelerator until it asks for an
+# increase (Service Quotas); the lessons show that error on ml.p2.xlarge.
+ACCELERATED_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn", "ml.dl")
 DEFAULT_TOTALS = {TRAINING_TOTAL: 8}
 ACTIVE_JOB = ("InProgress", "Stopping")
 
@@ -41,7 +45,10 @@ def quota_value(service, name: str) -> int:
         return overrides[name]
     if name in DEFAULT_TOTALS:
         return DEFAULT_TOTALS[name]
-    usage = name.rsplit(" for ", 1)[-1].removesuffix(" usage")
+    instance_type, _, usage = name.partition(" for ")
+    usage = usage.removesuffix(" usage")
+    if usage == NOTEBOOK_USAGE and instance_type.startswith(ACCELERATED_FAMILIES):
+        return 0
     return DEFAULT_PER_INSTANCE_TYPE.get(usage, 0)
 
 
@@ -156,3 +163,17 @@ def check_endpoint(service, requested: Counter, replacing: str | None = None) ->
         if doc["EndpointName"] != replacing and doc["EndpointStatus"] != "Failed":
             in_use.update(endpoint_instances(service, doc))
     _check_per_type(service, "endpoint", in_use, requested)
+
+
+# -- notebook instances -------------------------------------------------------------------------
+
+NOTEBOOK_RUNNING = ("Pending", "InService", "Stopping", "Updating")
+
+
+def check_notebook_instance(service, instance_type: str) -> None:
+    """Raise ResourceLimitExceeded unless one more notebook instance of this type may run now."""
+    in_use: Counter = Counter()
+    for doc in service.store.list("NotebookInstance"):
+        if doc["NotebookInstanceStatus"] in NOTEBOOK_RUNNING:
+            in_use[doc["InstanceType"]] += 1
+    _check_per_type(service, NOTEBOOK_USAGE, in_use, Counter({instance_type: 1}))

@@ -1,0 +1,1 @@
+"""Notebook instances: a folder as the instance's volume and a real JupyterLab server on it."""
