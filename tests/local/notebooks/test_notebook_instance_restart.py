@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -39,10 +40,22 @@ def test_service_stop_and_crash_bring_the_instance_back_with_its_files(tmp_path)
     control.start(config)
     try:
         sm = _sagemaker(config)
-        sm.create_notebook_instance(
-            NotebookInstanceName="durable", InstanceType="ml.t3.medium", RoleArn=ROLE_ARN
+        slow = base64.b64encode(b"sleep 2\necho created >> on-create.txt\n").decode()
+        sm.create_notebook_instance_lifecycle_config(
+            NotebookInstanceLifecycleConfigName="slow", OnCreate=[{"Content": slow}]
         )
+        sm.create_notebook_instance(
+            NotebookInstanceName="durable",
+            InstanceType="ml.t3.medium",
+            RoleArn=ROLE_ARN,
+            LifecycleConfigName="slow",
+        )
+        # The service stops while the instance is being created: the next start carries the Create out.
+        assert control.stop(config)
+        control.start(config)
+        sm = _sagemaker(config)
         url = _in_service_url(sm, "durable")
+        assert read_text(url, "on-create.txt") == "created\n"
         saved = {"type": "file", "format": "text", "content": "kept\n"}
         assert jupyter(url, "/api/contents/notes.txt", "PUT", saved)[0] in (200, 201)
         [server] = _jupyter_pids(config)
