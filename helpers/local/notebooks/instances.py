@@ -13,6 +13,7 @@ so whatever follows an instance's time in service (its cost) has one place to ho
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ NOTEBOOK_INSTANCE = "NotebookInstance"
 LIFECYCLE_CONFIG = "NotebookInstanceLifecycleConfig"
 STATUS = "NotebookInstanceStatus"
 MONITOR_INTERVAL_SECONDS = 1.0
+USER_AWS_SETTINGS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
 class NotebookInstanceManager:
@@ -279,8 +281,10 @@ class NotebookInstanceManager:
 
     def _environment(self) -> dict[str, str]:
         # What the instance's execution role gives a notebook on AWS: boto3 and the SageMaker SDK in
-        # its kernels (and its lifecycle scripts) reach this service without any setting.
-        return client_environment(self.service.config)
+        # its kernels (and its lifecycle scripts) reach this service without any setting, and no
+        # profile or session token of the user's own AWS account comes along.
+        inherited = {key: value for key, value in os.environ.items() if key not in USER_AWS_SETTINGS}
+        return {**inherited, **client_environment(self.service.config)}
 
     # -- the service starting and stopping -------------------------------------------------------
 
