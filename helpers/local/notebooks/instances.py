@@ -13,6 +13,7 @@ so whatever follows an instance's time in service (its cost) has one place to ho
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,10 +33,7 @@ NOTEBOOK_INSTANCE = "NotebookInstance"
 LIFECYCLE_CONFIG = "NotebookInstanceLifecycleConfig"
 STATUS = "NotebookInstanceStatus"
 MONITOR_INTERVAL_SECONDS = 1.0
-INTERRUPTED_CREATE = (
-    "InternalServerError: the local service stopped while the notebook instance was being created; "
-    "delete it and create it again."
-)
+USER_AWS_SETTINGS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
 class NotebookInstanceManager:
@@ -96,6 +94,7 @@ class NotebookInstanceManager:
         with self._guard:
             self._servers[name] = server
         if self.transition(name, ("Pending",), "InService") == "Pending":
+            self.store.update_record(NOTEBOOK_INSTANCE, name, lambda r: r.pop("Resume", None))
             return True
         with self._guard:
             self._servers.pop(name, None)
@@ -186,6 +185,7 @@ class NotebookInstanceManager:
         volume, settings = self.volume(name), self.folder(name) / "jupyter"
         config = self._lifecycle_config(doc)
         if not record.get("Created"):
+            run_on_start = True
             # A first start, or one after a creation that failed: set up the volume from scratch.
             if volume.exists():
                 remove_tree(volume, self.root)
@@ -281,8 +281,10 @@ class NotebookInstanceManager:
 
     def _environment(self) -> dict[str, str]:
         # What the instance's execution role gives a notebook on AWS: boto3 and the SageMaker SDK in
-        # its kernels (and its lifecycle scripts) reach this service without any setting.
-        return client_environment(self.service.config)
+        # its kernels (and its lifecycle scripts) reach this service without any setting, and no
+        # profile or session token of the user's own AWS account comes along.
+        inherited = {key: value for key, value in os.environ.items() if key not in USER_AWS_SETTINGS}
+        return {**inherited, **client_environment(self.service.config)}
 
     # -- the service starting and stopping -------------------------------------------------------
 
@@ -292,15 +294,16 @@ class NotebookInstanceManager:
             name, status = doc["NotebookInstanceName"], doc[STATUS]
             record = self.store.get_record(NOTEBOOK_INSTANCE, name) or {}
             if status in ("InService", "Pending", "Updating"):
-                if not record.get("Created"):
-                    self.transition(
-                        name, (status,), "Failed", lambda d: d.update(FailureReason=INTERRUPTED_CREATE)
-                    )
-                    continue
-                # The instance kept running; only its server went with the service: no OnStart again.
-                self.transition(name, (status,), "Pending")
+                # An instance in service kept running; only its server went with the service, so
+                # OnStart does not run again. A Create or Start that was under way is carried out.
+                resume = status == "InService" or bool(record.get("Resume"))
+                if status == "InService":  # the service was killed: its time in service ended then
+                    self._leave_in_service(name, "Pending")
+                else:
+                    self.transition(name, (status,), "Pending")
                 self.service.runs.background(
-                    f"restore-notebook-instance-{name}", lambda n=name: self._bring_up(n, run_on_start=False)
+                    f"restore-notebook-instance-{name}",
+                    lambda n=name, r=resume: self._bring_up(n, run_on_start=not r),
                 )
             elif status == "Stopping":
                 self.transition(name, ("Stopping",), "Stopped")
@@ -314,6 +317,7 @@ class NotebookInstanceManager:
         for name in names:
             _, server = self._leave_in_service(name, "Pending")
             if server is not None:
+                self.store.update_record(NOTEBOOK_INSTANCE, name, lambda r: r.update(Resume=True))
                 server.stop()
 
 

@@ -35,7 +35,7 @@ class JupyterServer:
         self.token = secrets.token_hex(24)
         self.volume = volume
         settings.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **environment}
+        env = dict(environment)  # the whole environment: the instance's, not the service's
         env.update(
             JUPYTER_CONFIG_DIR=str(settings / "config"),
             JUPYTER_RUNTIME_DIR=str(settings / "runtime"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from pathlib import Path
 
 from helpers.local.containers.logs import LogSink
@@ -50,16 +49,15 @@ def run_hook(
     region: str,
     timeout: float = SCRIPT_TIMEOUT_SECONDS,
 ) -> None:
-    """Run one hook's script to its end; raise LifecycleScriptFailed as SageMaker fails the instance."""
+    """Run one hook's script to its end (``environment`` is its whole environment); raise
+    LifecycleScriptFailed as SageMaker fails the instance."""
     scripts.mkdir(parents=True, exist_ok=True)
     script = scripts / f"{hook}.sh"
     script.write_text(script_text(content))
     stream = log_stream(instance, hook)
     sink = LogSink(region, LOG_GROUP, stream)
     try:
-        outcome = run_command(
-            ["bash", str(script)], volume, {**os.environ, **environment}, timeout, sink.write
-        )
+        outcome = run_command(["bash", str(script)], volume, environment, timeout, sink.write)
     finally:
         sink.close()
     where = f"(Local service: its output is in log group {LOG_GROUP}, stream {stream}.)"

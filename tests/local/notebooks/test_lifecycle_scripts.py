@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 
 import pytest
 
@@ -26,7 +27,7 @@ def _run(tmp_path, script: str, timeout: float = 60) -> None:
         config_arn=CONFIG_ARN,
         volume=volume,
         scripts=tmp_path / "scripts",
-        environment={},
+        environment=dict(os.environ),
         region="us-east-1",
         timeout=timeout,
     )

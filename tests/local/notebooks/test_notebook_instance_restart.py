@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -34,15 +35,31 @@ def _in_service_url(sm, name: str) -> str:
     return sm.create_presigned_notebook_instance_url(NotebookInstanceName=name)["AuthorizedUrl"]
 
 
-def test_service_stop_and_crash_bring_the_instance_back_with_its_files(tmp_path):
+def test_service_stop_and_crash_bring_the_instance_back_with_its_files(tmp_path, monkeypatch):
+    # The user's own AWS settings stay out of the instance: it has the service's credentials only.
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "a-real-session-token")
     config = load_config(free_port(), tmp_path / "state")
     control.start(config)
     try:
         sm = _sagemaker(config)
-        sm.create_notebook_instance(
-            NotebookInstanceName="durable", InstanceType="ml.t3.medium", RoleArn=ROLE_ARN
+        script = 'sleep 2\necho created >> on-create.txt\necho "${AWS_SESSION_TOKEN:-none}" > aws.txt\n'
+        slow = base64.b64encode(script.encode()).decode()
+        sm.create_notebook_instance_lifecycle_config(
+            NotebookInstanceLifecycleConfigName="slow", OnCreate=[{"Content": slow}]
         )
+        sm.create_notebook_instance(
+            NotebookInstanceName="durable",
+            InstanceType="ml.t3.medium",
+            RoleArn=ROLE_ARN,
+            LifecycleConfigName="slow",
+        )
+        # The service stops while the instance is being created: the next start carries the Create out.
+        assert control.stop(config)
+        control.start(config)
+        sm = _sagemaker(config)
         url = _in_service_url(sm, "durable")
+        assert read_text(url, "on-create.txt") == "created\n"
+        assert read_text(url, "aws.txt") == "none\n"
         saved = {"type": "file", "format": "text", "content": "kept\n"}
         assert jupyter(url, "/api/contents/notes.txt", "PUT", saved)[0] in (200, 201)
         [server] = _jupyter_pids(config)

@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.local.core.config import ROLE_ARN
-from tests.service_helpers import unique, wait_until
+from tests.service_helpers import processes_in, unique, wait_until
 
 FAST = {"Delay": 0.2, "MaxAttempts": 600}
 ON_CREATE = "echo created >> on-create.txt\n"
@@ -165,10 +165,12 @@ def test_an_instance_in_service_cannot_be_deleted(sm, instance):
         sm.start_notebook_instance(NotebookInstanceName=instance)
 
 
-def test_files_survive_stop_and_start_and_onstart_runs_again(sm, instance):
+def test_files_survive_stop_and_start_and_onstart_runs_again(sm, service, instance):
     url = sm.create_presigned_notebook_instance_url(NotebookInstanceName=instance)["AuthorizedUrl"]
     saved = {"type": "file", "format": "text", "content": "print('kept')\n"}
     assert jupyter(url, "/api/contents/analysis.py", "PUT", saved)[0] in (200, 201)
+    status, kernel = jupyter(url, "/api/kernels", "POST", {"name": "python3"})
+    assert status == 201 and kernel["name"] == "python3"  # a notebook's kernel runs on the instance
 
     sm.stop_notebook_instance(NotebookInstanceName=instance)
     assert sm.describe_notebook_instance(NotebookInstanceName=instance)["NotebookInstanceStatus"] in (
@@ -176,6 +178,8 @@ def test_files_survive_stop_and_start_and_onstart_runs_again(sm, instance):
         "Stopped",
     )
     wait(sm, "notebook_instance_stopped", instance)
+    # Neither the server nor the kernel it started is left.
+    assert processes_in(service.work_dir / "notebook-instances" / instance) == []
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url.replace("/lab?", "/api/status?"), timeout=5)
     with pytest.raises(ClientError, match="InService"):
