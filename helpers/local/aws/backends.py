@@ -11,6 +11,7 @@ import json
 import time
 from pathlib import Path
 
+from moto.core.config import default_user_config
 from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
 
@@ -63,6 +64,9 @@ def put_object(bucket: str, key: str, data: bytes) -> None:
 
 def open_state(state_dir: Path) -> None:
     """Restore S3 from the state folder and keep S3 and CloudWatch Logs there from now on."""
+    # AWS's managed policies (AmazonSageMakerFullAccess, ...) exist in every account, so a learner
+    # can attach one to a role they create; moto loads them (~0.6 s) when IAM is first used.
+    default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
     _state["s3"] = persist_s3(_s3(), state_dir / "s3")
     _state["logs"] = LogStore(state_dir / "logs.sqlite")
     _state["metrics"] = MetricStore(state_dir / "metrics.sqlite")

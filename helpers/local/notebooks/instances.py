@@ -24,6 +24,7 @@ from helpers.local.containers.logs import LogSink
 from helpers.local.containers.processes import ServiceStopping
 from helpers.local.core.config import client_environment
 from helpers.local.core.paths import child, remove_tree
+from helpers.local.core.pricing import NOTEBOOK
 from helpers.local.notebooks.jupyter import JupyterServer, JupyterServerError
 from helpers.local.notebooks.lifecycle_scripts import LOG_GROUP, LifecycleScriptFailed, run_hook
 from helpers.local.notebooks.repositories import CloneFailed, clone, resolve
@@ -95,6 +96,7 @@ class NotebookInstanceManager:
             self._servers[name] = server
         if self.transition(name, ("Pending",), "InService") == "Pending":
             self.store.update_record(NOTEBOOK_INSTANCE, name, lambda r: r.pop("Resume", None))
+            self._bill_from_now(name)
             return True
         with self._guard:
             self._servers.pop(name, None)
@@ -112,11 +114,34 @@ class NotebookInstanceManager:
         before = self.transition(name, ("InService",), status, extra)
         with self._guard:
             server = self._servers.pop(name, None) if before == "InService" else None
+        if before == "InService" and status != "Pending":
+            # Pending here means the service is stopping: the instance resumes at its next start,
+            # as one that AWS would have kept running (and billing), so its interval stays open.
+            self._end_billing(name)
         return before, server
 
     def _fail(self, name: str, reason: str) -> None:
         log.warning("Notebook instance %s failed: %s", name, reason)
-        self.transition(name, ("Pending",), "Failed", lambda doc: doc.update(FailureReason=reason))
+        if (
+            self.transition(name, ("Pending",), "Failed", lambda doc: doc.update(FailureReason=reason))
+            == "Pending"
+        ):
+            self._end_billing(name)  # a resume that failed ends the time in service it carried on
+
+    # -- what it would cost on AWS: the instance-hours while InService ---------------------------
+
+    def _bill_from_now(self, name: str) -> None:
+        doc = self.store.get(NOTEBOOK_INSTANCE, name)
+        if doc is None:
+            return
+        arn = doc["NotebookInstanceArn"]
+        if not self.service.usage.open_intervals(arn):  # a resume after a restart goes on billing
+            self.service.usage.open_interval(arn, name, NOTEBOOK_INSTANCE, NOTEBOOK, doc["InstanceType"], 1)
+
+    def _end_billing(self, name: str) -> None:
+        doc = self.store.get(NOTEBOOK_INSTANCE, name)
+        if doc:
+            self.service.usage.close_intervals(doc["NotebookInstanceArn"])
 
     def server(self, name: str) -> JupyterServer | None:
         with self._guard:

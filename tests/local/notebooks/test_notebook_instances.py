@@ -10,6 +10,7 @@ import base64
 import contextlib
 import json
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,7 +18,9 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from helpers.local import control
 from helpers.local.core.config import ROLE_ARN
+from helpers.local.core.pricing import NOTEBOOK, price_table
 from tests.service_helpers import processes_in, unique, wait_until
 
 FAST = {"Delay": 0.2, "MaxAttempts": 600}
@@ -197,6 +200,29 @@ def test_files_survive_stop_and_start_and_onstart_runs_again(sm, service, instan
     assert read_text(again, "on-start.txt") == "started\nstarted\n"
 
 
+def test_an_instance_is_billed_while_in_service_and_not_while_stopped(sm, service, instance):
+    def intervals() -> list[dict]:
+        return [row for row in control.usage(service)["usage"] if row["name"] == instance]
+
+    hourly = price_table().hourly("ml.t3.medium", service.region, NOTEBOOK)
+    # Created, then stopped and started by the test before: two stretches in service, one open.
+    before = intervals()
+    assert [row["running"] for row in before] == [False, True]
+    assert all(row["kind"] == "NotebookInstance" and row["hourly"] == hourly for row in before)
+    assert before[0]["cost"] == pytest.approx(hourly * before[0]["seconds"] / 3600)
+
+    sm.stop_notebook_instance(NotebookInstanceName=instance)
+    wait(sm, "notebook_instance_stopped", instance)
+    stopped = intervals()
+    assert [row["running"] for row in stopped] == [False, False]
+    time.sleep(0.5)
+    assert [row["cost"] for row in intervals()] == [row["cost"] for row in stopped]  # Stopped costs nothing
+
+    sm.start_notebook_instance(NotebookInstanceName=instance)
+    wait(sm, "notebook_instance_in_service", instance)
+    assert [row["running"] for row in intervals()] == [False, False, True]
+
+
 def test_a_server_shut_down_from_jupyterlab_is_started_again(sm, instance):
     url = sm.create_presigned_notebook_instance_url(NotebookInstanceName=instance)["AuthorizedUrl"]
     assert jupyter(url, "/api/shutdown", "POST")[0] == 200  # JupyterLab's File > Shut Down
@@ -273,6 +299,28 @@ def test_the_role_must_exist_and_trust_sagemaker(sm, boto):
         sm.create_notebook_instance(
             NotebookInstanceName=unique("nb"), InstanceType="ml.t3.medium", RoleArn=role["Arn"]
         )
+
+
+def test_an_execution_role_gets_the_aws_managed_sagemaker_policy(boto):
+    iam = boto.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    name = unique("execution-role")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    policy = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+    iam.attach_role_policy(RoleName=name, PolicyArn=policy)
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    assert attached == [{"PolicyName": "AmazonSageMakerFullAccess", "PolicyArn": policy}]
+    iam.detach_role_policy(RoleName=name, PolicyArn=policy)
+    iam.delete_role(RoleName=name)
 
 
 def test_a_failing_lifecycle_script_fails_the_instance(sm):
