@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.course import all_results, notebooks, run_notebook
+from helpers.course import all_results, lesson_cost, notebooks, run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = notebooks(ROOT)
@@ -84,6 +84,9 @@ def test_notebook_runs_headless(notebook: Path, service, tmp_path):
         match = re.search(pattern, printed)
         assert match, f"{notebook.name} did not print {pattern!r}; its results: {printed!r}"
         assert low <= float(match.group(1)) <= high, match.group(0)
+    # Its clean-up ends with what the lesson would have cost on AWS: instance time was used and priced.
+    cost = lesson_cost(executed)
+    assert cost is not None and cost > 0, f"{notebook.name} printed no would-be AWS cost"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
