@@ -55,10 +55,10 @@ def print_lesson_cost(session: Any) -> float:
 
 
 def bill_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """A small table: name, kind, instance type × count, billable time, would-be cost."""
+    """A small table: name, kind, instance type × count, hourly price, billable time, would-be cost."""
     if not rows:
         return ["No billable resources in this lesson yet."]
-    table = [("Resource", "Kind", "Instances", "Billable time", "Would-be cost")]
+    table = [("Resource", "Kind", "Instances", "Price", "Billable time", "Would-be cost")]
     for row in rows:
         name = row["name"] + (f" ({row['variant']})" if row.get("variant") else "")
         cost = dollars(row["cost"]) if row["cost"] is not None else row["noPrice"]
@@ -68,11 +68,12 @@ def bill_lines(rows: list[dict[str, Any]]) -> list[str]:
                 name,
                 KIND_LABELS.get(row["kind"], row["kind"]),
                 f"{row['instanceType']} x {row['instanceCount']}",
+                f"${row['hourly']:.3f}/h" if row.get("hourly") is not None else "-",
                 f"{row['seconds']:.0f} s{state}",
                 cost,
             )
         )
-    widths = [max(len(line[i]) for line in table) for i in range(5)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in table

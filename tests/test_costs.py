@@ -9,11 +9,11 @@ import sagemaker
 from botocore.config import Config
 
 import helpers
-from helpers.local.core.pricing import price_table
+from helpers.local.core.pricing import dollars, price_table
 from tests.service_helpers import regression_csv, training_request, unique, wait_training
 
 FINAL_LINE = re.compile(
-    r"^This lesson would have cost about \$\d+\.\d{4} on AWS \(on-demand, us-east-1, prices of "
+    r"^This lesson would have cost about \$\d+\.\d{4,6} on AWS \(on-demand, us-east-1, prices of "
     r"\d{4}-\d{2}-\d{2}\)\.$"
 )
 
@@ -52,12 +52,15 @@ def test_print_lesson_cost_lists_this_lessons_jobs_and_ends_with_the_total(servi
     job_line = next(line for line in lines if desc["TrainingJobName"] in line)
     price = price_table().hourly("ml.m5.large", "us-east-1", "training")
     cost = desc["BillableTimeInSeconds"] * price / 3600
-    assert "training job" in job_line and "ml.m5.large x 1" in job_line and f"${cost:.4f}" in job_line
+    assert "training job" in job_line and "ml.m5.large x 1" in job_line and dollars(cost) in job_line
+    assert f"${price:.3f}/h" in job_line
     assert "no price for ml.m4.xlarge in us-east-1" in next(
         line for line in lines if unpriced["TrainingJobName"] in line
     )
     assert total >= cost
-    assert lines[-1] == f"This lesson would have cost about ${total:.4f} on AWS (on-demand, us-east-1, " + (
+    assert lines[
+        -1
+    ] == f"This lesson would have cost about {dollars(total)} on AWS (on-demand, us-east-1, " + (
         f"prices of {price_table().copied})."
     )
     printed = "\n".join(lines)
@@ -77,6 +80,6 @@ def test_on_aws_the_bill_is_read_from_describe_answers(service, s3, bucket, caps
     out = capsys.readouterr().out
     price = price_table().hourly("ml.m5.large", "us-east-1", "training")
     job_line = next(line for line in out.splitlines() if desc["TrainingJobName"] in line)
-    assert f"${desc['BillableTimeInSeconds'] * price / 3600:.4f}" in job_line
+    assert dollars(desc["BillableTimeInSeconds"] * price / 3600) in job_line
     assert "endpoints already deleted" in out
     assert FINAL_LINE.match(out.splitlines()[-1])

@@ -93,8 +93,9 @@ KIND_LABELS = {
 
 
 def dollars(amount: float) -> str:
-    """``$0.0213``: four decimals, since a lesson's jobs cost fractions of a cent."""
-    return f"${amount:.4f}"
+    """``$0.0213``: four decimals, since a lesson's jobs cost fractions of a cent; six below a cent
+    (``$0.000083``), so a job of a few seconds does not read as free."""
+    return f"${amount:.6f}" if 0 < amount < 0.01 else f"${amount:.4f}"
 
 
 def idle_endpoint_message(endpoint: str, idle_seconds: float, hourly: float | None, region: str) -> str:
