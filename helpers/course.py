@@ -21,6 +21,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.local.core.pricing import dollars
+
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("Tutorial", "Solutions")
 # A notebook states its headline result on a line of its own, e.g. "Test MSE: 13.27".
@@ -301,14 +303,14 @@ def format_outcome(outcome: Outcome) -> str:
     line = f"{status} {outcome.seconds:6.1f} s  {_key(outcome.notebook)}: {outcome.result}"
     if outcome.data_set:
         line += f"  [IMDB data: {outcome.data_set}]"
-    line += f"  cost: ${outcome.cost:.4f}" if outcome.cost is not None else "  cost: —"
+    line += f"  cost: {dollars(outcome.cost)}" if outcome.cost is not None else "  cost: —"
     return line + (f"\n     {outcome.error}" if outcome.error else "")
 
 
 def cost_summary(outcomes: list[Outcome]) -> str:
     costed = [o.cost for o in outcomes if o.cost is not None]
     return (
-        f"Would-be AWS cost: about ${sum(costed):.4f} on-demand "
+        f"Would-be AWS cost: about {dollars(sum(costed))} on-demand "
         f"({len(costed)} of {len(outcomes)} notebooks printed their cost)"
     )
 
