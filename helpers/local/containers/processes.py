@@ -43,6 +43,36 @@ class ProcessRegistry:
         proc.wait()
         raise ServiceStopping("the local service is stopping; no new containers start")
 
+    def spawn(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        cwd: str | os.PathLike | None = None,
+        pass_fds: tuple[int, ...] = (),
+        line_buffered: bool = True,
+    ) -> subprocess.Popen:
+        """Start a child as every child of the service starts, and record it (``add``).
+
+        Its own session and process group, so a stop reaches whatever it starts; no stdin; stdout and
+        stderr as one stream of text lines, undecodable bytes replaced: a child's output is its own
+        business, and reading it must never stop.
+        """
+        proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            pass_fds=pass_fds,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1 if line_buffered else -1,
+            start_new_session=True,
+        )
+        self.add(proc)
+        return proc
+
     def discard(self, proc: subprocess.Popen) -> None:
         """Forget a process; call it only once the process has been reaped (its pid is free then)."""
         with self._lock:

@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -100,19 +99,11 @@ class Container:
             args = [sys.executable, "-m", image_module, command]
         # Forked from the image's warm process when it is ready, else a fresh process.
         warm = None if entrypoint else WARM_IMAGES.start(image_module, command, ml_root, env)
-        self.proc = warm or subprocess.Popen(
-            args,
-            cwd=ml_root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",  # a container's bytes are its own business: never stop reading them
-            bufsize=1,
-            start_new_session=True,  # its own process group, so terminate() reaches its children
-        )
-        PROCESSES.add(self.proc)
+        if warm is not None:
+            PROCESSES.add(warm)
+            self.proc = warm
+        else:
+            self.proc = PROCESSES.spawn(args, env, ml_root)
         self._host_folder = _host_folder_pattern(ml_root)
         self._reader = threading.Thread(target=self._pump, args=(on_line,), daemon=True)
         self._reader.start()

@@ -160,25 +160,18 @@ class WarmImage:
             "PYTHONUNBUFFERED": "1",
         }
         try:
-            self.proc = subprocess.Popen(
+            self.proc = registry.spawn(
                 [sys.executable, "-m", FORKSERVER_MODULE, module, str(theirs.fileno())],
+                env,
                 pass_fds=(theirs.fileno(),),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-                start_new_session=True,
+                line_buffered=False,
             )
-        finally:
-            theirs.close()
-        self._socket = ours
-        try:
-            registry.add(self.proc)
         except BaseException:
             ours.close()
             raise
+        finally:
+            theirs.close()
+        self._socket = ours
         threading.Thread(target=self._log_output, name=f"warm-{module}-log", daemon=True).start()
         try:
             self._socket.settimeout(READY_TIMEOUT)

@@ -29,19 +29,7 @@ def run_command(
     on_line: Callable[[str], None] | None = None,
     keep: int = 20,
 ) -> Outcome:
-    proc = subprocess.Popen(
-        args,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        bufsize=1,
-        start_new_session=True,
-    )
-    PROCESSES.add(proc)
+    proc = PROCESSES.spawn(args, env, cwd)
     outcome = Outcome(code=None)
 
     def pump() -> None:

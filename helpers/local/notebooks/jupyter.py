@@ -11,7 +11,6 @@ import contextlib
 import http.client
 import os
 import secrets
-import subprocess
 import sys
 import threading
 import time
@@ -43,7 +42,7 @@ class JupyterServer:
         )
         self._tail: list[str] = []
         self._on_line = on_line
-        self.proc = subprocess.Popen(
+        self.proc = PROCESSES.spawn(
             [
                 sys.executable,
                 "-m",
@@ -58,17 +57,9 @@ class JupyterServer:
             ]  # fmt: skip
             # A container or a CI machine may run everything as root; Jupyter refuses that unless told.
             + (["--allow-root"] if os.geteuid() == 0 else []),
-            cwd=volume,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            bufsize=1,
-            start_new_session=True,  # its own process group: a stop reaches the kernels too
+            env,
+            volume,  # its own process group (spawn): a stop reaches the kernels too
         )
-        PROCESSES.add(self.proc)
         self._reader = threading.Thread(target=self._pump, name=f"jupyter-{self.port}", daemon=True)
         self._reader.start()
 
