@@ -74,6 +74,19 @@ def test_stored_notebook_decides_its_mode_itself(notebook: Path):
     assert any("helpers.connect(mode)" in c.source for c in cells if c.cell_type == "code")
 
 
+# The AWS documentation and the SDK's, which a lesson links next to the calls it explains.
+DOCUMENTATION_LINK = re.compile(r"https://(?:docs\.aws\.amazon\.com|sagemaker\.readthedocs\.io)/[^\s)\]>]+")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
+def test_lesson_links_the_documentation_it_teaches(notebook: Path):
+    prose = "\n".join(
+        c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "markdown"
+    )
+    links = set(DOCUMENTATION_LINK.findall(prose))
+    assert len(links) >= 3, f"{notebook.name} links {sorted(links)}: at least three documentation pages"
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
 def test_notebook_runs_headless(notebook: Path, service, tmp_path):
     outcome = run_notebook(notebook, tmp_path / notebook.name, {"mode": "local"})
