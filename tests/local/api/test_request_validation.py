@@ -368,7 +368,7 @@ def test_an_invoke_payload_over_6_mb_is_refused_before_it_is_sent(service):
 class _BrokenService:
     """Stands in for the control plane when it fails in a way no request can provoke on purpose."""
 
-    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    def handle(self, operation: str, params: dict[str, Any], lesson: str | None = None) -> dict[str, Any]:
         raise RuntimeError("store unavailable")
 
 
