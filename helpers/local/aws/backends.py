@@ -7,7 +7,6 @@ CloudWatch Logs and CloudWatch metrics at the state folder, so all outlive a res
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from moto.s3.models import s3_backends
 
 from helpers.local.aws.logs.store import LogStore
 from helpers.local.aws.metrics.store import MetricPoint, MetricStore
+from helpers.local.aws.roles import trust_policy
 from helpers.local.core.config import ACCOUNT_ID, ROLE_NAME
 from helpers.local.core.errors import ValidationException
 from helpers.local.core.s3_uri import S3Location
@@ -109,19 +109,9 @@ def ensure_execution_role() -> None:
     backend = iam_backends[ACCOUNT_ID]["global"]
     if any(role.name == ROLE_NAME for role in backend.roles.values()):
         return
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
     backend.create_role(
         role_name=ROLE_NAME,
-        assume_role_policy_document=json.dumps(trust),
+        assume_role_policy_document=trust_policy("sagemaker.amazonaws.com"),
         path="/service-role/",
         permissions_boundary=None,
         description="Execution role used by the local SageMaker service",

@@ -11,6 +11,12 @@ from moto.iam.models import iam_backends
 from helpers.local.core.config import ACCOUNT_ID
 
 
+def trust_policy(service_principal: str) -> str:
+    """The trust policy (JSON) that lets ``service_principal`` assume a role, as IAM takes it."""
+    statement = {"Effect": "Allow", "Principal": {"Service": service_principal}, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def _trusted_services(policy: Any) -> set[str]:
     """The service principals a trust policy lets assume the role (``sts:AssumeRole``, Allow)."""
     services: set[str] = set()

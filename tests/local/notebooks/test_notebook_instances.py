@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.local import control
+from helpers.local.aws.roles import trust_policy
 from helpers.local.core.config import ROLE_ARN
 from helpers.local.core.pricing import NOTEBOOK, price_table
 from tests.service_helpers import processes_in, unique, wait_until
@@ -288,13 +289,8 @@ def test_the_role_must_exist_and_trust_sagemaker(sm, boto):
     assert refused.value.response["Error"]["Code"] == "ValidationException"
 
     iam = boto.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    role = iam.create_role(RoleName=unique("ec2-role"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    trust = trust_policy("ec2.amazonaws.com")
+    role = iam.create_role(RoleName=unique("ec2-role"), AssumeRolePolicyDocument=trust)["Role"]
     with pytest.raises(ClientError, match="cannot be assumed by sagemaker.amazonaws.com"):
         sm.create_notebook_instance(
             NotebookInstanceName=unique("nb"), InstanceType="ml.t3.medium", RoleArn=role["Arn"]
@@ -303,18 +299,8 @@ def test_the_role_must_exist_and_trust_sagemaker(sm, boto):
 
 def test_an_execution_role_gets_the_aws_managed_sagemaker_policy(boto):
     iam = boto.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
     name = unique("execution-role")
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy("sagemaker.amazonaws.com"))
     policy = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
     iam.attach_role_policy(RoleName=name, PolicyArn=policy)
     attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
